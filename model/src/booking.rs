@@ -1,0 +1,184 @@
+//! The booking: Portico's canonical JSON form of one booked meeting.
+//!
+//! Booking platforms' payloads are mapped to this shape at ingestion; plugins receive it as
+//! the WIT `booking` record. Unknown JSON keys are allowed (platforms add fields) and stay
+//! reachable through `raw`.
+
+use crate::time::DateTime;
+use serde::{Deserialize, Serialize};
+
+/// What happened to the booking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BookingKind {
+    /// A new meeting.
+    Created,
+    /// Moved to a new time.
+    Rescheduled,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// A participant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    /// Display name.
+    pub name: String,
+    /// Email address (lower-cased on parse).
+    pub email: String,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Company.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// IANA time zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// One booking-form answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The question's key.
+    pub key: String,
+    /// The question's label.
+    #[serde(default)]
+    pub label: String,
+    /// The answer.
+    pub value: String,
+}
+
+/// One booked meeting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Booking {
+    /// The platform's booking id.
+    pub id: String,
+    /// Created, rescheduled or cancelled.
+    pub kind: BookingKind,
+    /// Meeting title.
+    pub title: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Start (RFC 3339 in JSON).
+    #[serde(with = "rfc3339")]
+    pub start: DateTime,
+    /// End (RFC 3339 in JSON).
+    #[serde(with = "rfc3339")]
+    pub end: DateTime,
+    /// IANA time zone of the booking.
+    pub timezone: String,
+    /// Address, room or link.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The host of the meeting.
+    pub organizer: Person,
+    /// The invitees.
+    #[serde(default)]
+    pub attendees: Vec<Person>,
+    /// Booking-form answers.
+    #[serde(default)]
+    pub answers: Vec<Answer>,
+    /// Why it was cancelled.
+    #[serde(default)]
+    pub cancel_reason: Option<String>,
+    /// The start before a reschedule.
+    #[serde(default, with = "rfc3339_opt")]
+    pub previous_start: Option<DateTime>,
+    /// The JSON this booking was parsed from.
+    #[serde(skip)]
+    pub raw: String,
+}
+
+/// Why a booking document was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    /// Not JSON of the booking shape.
+    #[error("the booking is not valid: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Well-formed but inconsistent.
+    #[error("the booking is not valid: {0}")]
+    Invalid(String),
+}
+
+impl Booking {
+    /// Parses and checks a booking JSON document, keeping the original text in `raw`.
+    pub fn from_json(text: &str) -> Result<Booking, BookingError> {
+        let mut booking: Booking = serde_json::from_str(text)?;
+        if booking.id.trim().is_empty() {
+            return Err(BookingError::Invalid("`id` is empty".into()));
+        }
+        if booking.end < booking.start {
+            return Err(BookingError::Invalid(format!(
+                "`end` ({}) is before `start` ({})",
+                booking.end, booking.start
+            )));
+        }
+        booking.organizer.email = booking.organizer.email.trim().to_lowercase();
+        for person in &mut booking.attendees {
+            person.email = person.email.trim().to_lowercase();
+        }
+        booking.raw = text.to_owned();
+        Ok(booking)
+    }
+}
+
+mod rfc3339 {
+    use crate::time::DateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_salesforce())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+mod rfc3339_opt {
+    use crate::time::DateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_salesforce()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| DateTime::parse_rfc3339(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{"id":"bk_1","kind":"created","title":"Intro","start":"2026-12-01T15:00:00+01:00",
+        "end":"2026-12-01T14:30:00Z","timezone":"Europe/Paris","extra":1,
+        "organizer":{"name":"Rep","email":"Rep@Example.com"},
+        "attendees":[{"name":"Ada","email":" ADA@example.com "}]}"#;
+
+    #[test]
+    fn parses_and_normalises() {
+        let b = Booking::from_json(SAMPLE).unwrap();
+        assert_eq!(b.start.to_salesforce(), "2026-12-01T14:00:00.000Z");
+        assert_eq!(b.attendees[0].email, "ada@example.com");
+        assert_eq!(b.organizer.email, "rep@example.com");
+        assert_eq!(b.raw, SAMPLE);
+    }
+
+    #[test]
+    fn refuses_end_before_start_and_bad_times() {
+        let swapped = SAMPLE.replace("14:30:00Z", "13:30:00Z");
+        assert!(matches!(Booking::from_json(&swapped), Err(BookingError::Invalid(m)) if m.contains("before")));
+        let bad = SAMPLE.replace("2026-12-01T15:00:00+01:00", "tomorrow");
+        assert!(Booking::from_json(&bad).unwrap_err().to_string().contains("tomorrow"));
+    }
+}
