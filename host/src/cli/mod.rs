@@ -1,0 +1,74 @@
+//! The `portico` command line. Parses arguments, then calls into the library.
+
+mod plugin;
+
+use crate::runtime::{Runtime, RuntimeConfig};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Portico: a sandboxed host for tenant Salesforce mapping plugins.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about)]
+struct Cli {
+    /// Where compiled components are cached (default: $PORTICO_CACHE_DIR, else
+    /// ~/.cache/portico/compiled).
+    #[arg(long, global = true, env = "PORTICO_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile without the disk cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with plugin components: check, run.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Run the example `lead-event` plugin on its sample bookings against the recorded org and
+    /// print the Composite requests it would send.
+    Demo,
+}
+
+/// Entry point of the `portico` binary.
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PORTICO_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(anyhow::anyhow!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(default_cache_dir) };
+    match cli.command {
+        Command::Plugin(cmd) => plugin::run(cmd, cache_dir).await,
+        Command::Demo => plugin::demo(cache_dir).await,
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("portico").join("compiled"))
+}
+
+fn runtime(config: RuntimeConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
+    Runtime::new(config, cache_dir)
+}

@@ -1,0 +1,159 @@
+//! `portico plugin check|run` and `portico demo`: the plugin author's tools.
+
+use super::runtime;
+use crate::inspect;
+use crate::runtime::{Call, Outcome, RuntimeConfig};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use portico_model::{Booking, Limits, LocalOrg};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum PluginCommand {
+    /// Validate a component (world, imports, manifest, size) and print what it needs,
+    /// including the Salesforce permissions for the integration user.
+    Check {
+        /// The component (.wasm).
+        component: PathBuf,
+    },
+    /// Run a component on a booking exactly as the host would, against recorded describe
+    /// data, and print the Composite request it would send, its logs and resource use.
+    Run {
+        /// The component (.wasm).
+        component: PathBuf,
+        /// The booking JSON.
+        #[arg(long)]
+        booking: PathBuf,
+        /// A recorded org folder: <Object>.describe.json files, optional <Object>.fields.json
+        /// and records.json.
+        #[arg(long)]
+        describe: PathBuf,
+        /// A tenant config value, `key=value`; repeatable.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// Tenant config as a JSON object of strings (applied before --config).
+        #[arg(long)]
+        config_file: Option<PathBuf>,
+        /// Limits as TOML (keys as in `[limits]`: memory_bytes, cpu_ms, fuel, …).
+        #[arg(long)]
+        limits: Option<PathBuf>,
+        /// Meter fuel and report it.
+        #[arg(long)]
+        fuel: bool,
+    },
+}
+
+pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PluginCommand::Check { component } => {
+            let rt = runtime(RuntimeConfig::default(), cache_dir)?;
+            let bytes = read(&component)?;
+            let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
+            print!("{}", inspect::report(&plugin, rt.config()));
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Run { component, booking, describe, config, config_file, limits, fuel } => {
+            let mut tenant = BTreeMap::new();
+            if let Some(path) = config_file {
+                let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                tenant = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a JSON object of strings", path.display()))?;
+            }
+            for kv in config {
+                let Some((k, v)) = kv.split_once('=') else { bail!("--config takes KEY=VALUE, not `{kv}`") };
+                tenant.insert(k.to_owned(), v.to_owned());
+            }
+            let limits: Limits = match limits {
+                Some(path) => toml::from_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
+                    .with_context(|| format!("{} is not a valid limits file", path.display()))?,
+                None => Limits::default(),
+            };
+            let rc = RuntimeConfig { fuel, limits: limits.clone(), ..RuntimeConfig::default() };
+            let rt = runtime(rc, cache_dir)?;
+            let bytes = read(&component)?;
+            let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
+            let org = LocalOrg::load(&describe)?;
+            let booking_text = std::fs::read_to_string(&booking).with_context(|| format!("reading {}", booking.display()))?;
+            let booking = Booking::from_json(&booking_text).with_context(|| format!("in {}", booking.display()))?;
+            let call = Call {
+                booking,
+                grant: Arc::new(plugin.manifest.objects.clone()),
+                config: Arc::new(tenant),
+                limits,
+                crm: Arc::new(org),
+            };
+            let outcome = rt.invoke(&plugin, call).await;
+            Ok(print_outcome(&outcome))
+        }
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn print_outcome(outcome: &Outcome) -> ExitCode {
+    let code = match &outcome.result {
+        Ok(unit) => {
+            println!("Composite request (POST /services/data/{}/composite):", portico_model::staging::API_VERSION);
+            println!("{}", serde_json::to_string_pretty(&unit.composite_request()).expect("JSON"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    };
+    if !outcome.logs.is_empty() {
+        println!("\nLogs:");
+        for line in &outcome.logs {
+            println!("  [{:?}] {}", line.level, line.message);
+        }
+    }
+    if !outcome.stderr.is_empty() {
+        println!("\nStderr:\n  {}", outcome.stderr.replace('\n', "\n  "));
+    }
+    let u = &outcome.usage;
+    println!(
+        "\nResources: {:.3} ms wall clock, {} ms cpu, fuel {}, peak memory {} KiB, {} host calls, {} staged records",
+        u.duration.as_secs_f64() * 1e3,
+        u.cpu_ms,
+        u.fuel.map_or("not metered".to_owned(), |f| f.to_string()),
+        u.peak_memory_bytes >> 10,
+        u.host_calls,
+        u.staged_records
+    );
+    code
+}
+
+/// `portico demo`: the example plugin on its samples, as a newcomer's first look.
+pub(super) async fn demo(cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let example = portico_plugins::example("lead-event").expect("lead-event is bundled");
+    let root = portico_plugins::repo_root();
+    let rt = runtime(RuntimeConfig::default(), cache_dir)?;
+    let plugin = rt.load(example.wasm)?;
+    let org = Arc::new(LocalOrg::load(&root.join("tests/fixtures/salesforce/describe"))?);
+    println!("Portico demo: the `lead-event` plugin ({}) maps sample bookings to Salesforce records.", plugin.digest);
+    println!("Recorded org: tests/fixtures/salesforce/describe (real describe captures + records.json)\n");
+    let samples = root.join(example.dir).join("samples");
+    for name in ["new-lead", "existing-contact"] {
+        let path = samples.join(format!("{name}.booking.json"));
+        let shown = format!("{}/samples/{name}.booking.json", example.dir);
+        let booking = Booking::from_json(&std::fs::read_to_string(&path)?)?;
+        println!("=== {shown}: \"{}\" booked by {}", booking.title, booking.attendees[0].email);
+        let call = Call {
+            booking,
+            grant: Arc::new(plugin.manifest.objects.clone()),
+            config: Arc::default(),
+            limits: rt.default_limits(),
+            crm: org.clone(),
+        };
+        print_outcome(&rt.invoke(&plugin, call).await);
+        println!();
+    }
+    println!("Next: `portico plugin check <component.wasm>` and `portico plugin run` (see README.md).");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,117 @@
+//! The wasmtime engine: component model, async, pooling allocator, epochs and optional fuel.
+
+use portico_model::Limits;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Engine-wide settings. Changing any of them changes the compile-cache key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Default and maximum limits of an invocation; `limits.memory_bytes` also sizes each pool
+    /// slot, so a tenant may lower it but not raise it.
+    pub limits: Limits,
+    /// Meter fuel (deterministic instruction counts, about 5-15% slower). The budget per
+    /// invocation is `limits.fuel`; without it, fuel is only reported.
+    pub fuel: bool,
+    /// Instances that may run at once (pool slots).
+    pub max_instances: u32,
+    /// Core instances one component may create (Python components need ≥ 16).
+    pub max_core_instances_per_component: u32,
+    /// Memories (and tables) one component may create.
+    pub max_memories_per_component: u32,
+    /// The guest's stack limit in bytes; deeper recursion traps with the `stack_bytes` limit.
+    pub max_wasm_stack: usize,
+    /// Milliseconds per epoch tick, the resolution of the CPU limit.
+    pub epoch_tick_ms: u64,
+    /// Pre-linked plugins kept in memory (least recently used are dropped).
+    pub loaded_plugins: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            limits: Limits::default(),
+            fuel: false,
+            max_instances: 64,
+            max_core_instances_per_component: 20,
+            max_memories_per_component: 4,
+            max_wasm_stack: 512 << 10,
+            epoch_tick_ms: 1,
+            loaded_plugins: 256,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    pub(super) fn epoch_tick(&self) -> Duration {
+        Duration::from_millis(self.epoch_tick_ms.max(1))
+    }
+}
+
+pub(super) fn build(rc: &RuntimeConfig) -> anyhow::Result<Engine> {
+    let max_memory = usize::try_from(rc.limits.memory_bytes)?;
+    let mut pool = PoolingAllocationConfig::default();
+    let slots = rc.max_instances.max(1);
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * rc.max_core_instances_per_component)
+        .max_core_instances_per_component(rc.max_core_instances_per_component)
+        .total_memories(slots * rc.max_memories_per_component)
+        .max_memories_per_component(rc.max_memories_per_component)
+        .total_tables(slots * rc.max_memories_per_component)
+        .max_tables_per_component(rc.max_memories_per_component)
+        .total_stacks(slots)
+        .max_memory_size(max_memory)
+        .linear_memory_keep_resident(64 << 10)
+        .table_keep_resident(16 << 10);
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(rc.fuel)
+        .max_wasm_stack(rc.max_wasm_stack)
+        .async_stack_size(rc.max_wasm_stack + (1 << 20))
+        // Each slot reserves virtual address space only: the memory cap rounded up to a power
+        // of two (at least 64 MiB) plus a guard, rather than the 4 GiB default, so a pool of
+        // many slots stays small; wasmtime then emits explicit bounds checks.
+        .memory_reservation(max_memory.next_power_of_two().max(64 << 20) as u64)
+        .memory_guard_size(64 << 10)
+        .memory_reservation_for_growth(0)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+/// Advances the engine's epoch every tick on a background thread until dropped.
+pub(super) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub(super) fn start(engine: &Engine, tick: Duration) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.weak(), stop.clone());
+        std::thread::Builder::new()
+            .name("portico-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("spawn the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,122 @@
+//! The sandboxed plugin runtime: one wasmtime engine, many tenants' plugins.
+//!
+//! [`Runtime::load`] validates a component (a component of the `portico:mapper` world, only
+//! imports the host offers, a valid manifest, within the size limit), compiles it once — or
+//! takes the compiled artifact from the on-disk cache — and pre-links it. [`Runtime::invoke`]
+//! runs `map` on one booking in a fresh [`Sandbox`] under the tenant's [`Limits`] and returns
+//! the staged unit, logs and resource use.
+
+pub mod cache;
+mod engine;
+mod invoke;
+mod load;
+
+pub use engine::RuntimeConfig;
+pub use invoke::{Call, InvokeError, Outcome, Usage};
+pub use load::{LoadError, Plugin};
+
+use crate::bindings::MapperPre;
+use engine::EpochTicker;
+use portico_model::{Crm, Limits, Session};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The host's runtime: the engine, the linker with every import, and the plugin caches.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    config: RuntimeConfig,
+    cache_dir: Option<PathBuf>,
+    loaded: Mutex<lru::LruCache<String, Arc<Plugin>>>,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("config", &self.config).field("cache_dir", &self.cache_dir).finish()
+    }
+}
+
+/// The store data of one invocation: its session, the CRM, and a deny-all WASI context.
+pub struct Sandbox {
+    pub(crate) session: Session,
+    pub(crate) crm: Arc<dyn Crm>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stderr: MemoryOutputPipe,
+    memory: MemoryLimiter,
+    cpu_ticks: u64,
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Caps linear memory and remembers when the cap was what stopped the guest.
+struct MemoryLimiter {
+    max: usize,
+    peak: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max || maximum.is_some_and(|m| desired > m) {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000 && maximum.is_none_or(|m| desired <= m))
+    }
+}
+
+impl Runtime {
+    /// A runtime with the given settings; compiled components are cached in `cache_dir`.
+    pub fn new(config: RuntimeConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
+        let engine = engine::build(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        crate::capabilities::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+        if let Some(dir) = &cache_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create the compile cache {}: {e}", dir.display()))?;
+        }
+        let ticker = EpochTicker::start(&engine, config.epoch_tick());
+        let capacity = NonZeroUsize::new(config.loaded_plugins.max(1)).expect("nonzero");
+        Ok(Runtime { engine, linker, config, cache_dir, loaded: Mutex::new(lru::LruCache::new(capacity)), _ticker: ticker })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// The default limits, clamped to what the engine allows.
+    pub fn default_limits(&self) -> Limits {
+        self.clamp(self.config.limits.clone())
+    }
+
+    /// Tenant limits may lower the engine's, never raise them past what the pool reserves.
+    pub fn clamp(&self, mut limits: Limits) -> Limits {
+        limits.memory_bytes = limits.memory_bytes.min(self.config.limits.memory_bytes);
+        limits
+    }
+
+    fn pre_for(&self, digest: &str) -> Option<Arc<Plugin>> {
+        self.loaded.lock().expect("plugin cache lock").get(digest).cloned()
+    }
+}
+
+/// Pre-linked instances by digest.
+pub(crate) type Pre = MapperPre<Sandbox>;

@@ -1,0 +1,88 @@
+//! A guest that attacks its sandbox in the way the tenant config `attack` names.
+//!
+//! Each attack must end in its own precise error (or, for the probes of files, sockets and the
+//! environment, in a log line showing the guest got nothing), and the host must keep serving.
+
+use portico_sdk::prelude::*;
+use std::hint::black_box;
+
+/// The plugin.
+pub struct Hostile;
+
+fn lead(n: usize) -> NewRecord {
+    NewRecord::new("Lead").set("LastName", format!("Victim {n}")).set("Company", "Hostile Inc")
+}
+
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64, pad: [u64; 16]) -> u64 {
+    let pad = black_box(pad);
+    recurse(depth + 1, pad) + pad[(depth % 16) as usize]
+}
+
+impl Mapper for Hostile {
+    const MANIFEST: &'static str = include_str!("../portico.toml");
+
+    fn map(_booking: &Booking, host: &mut dyn Host) -> Result<()> {
+        let attack = host.config_or("attack", "ok");
+        match attack.as_str() {
+            "ok" => {
+                host.create(lead(0))?;
+            }
+            "loop" => {
+                let mut i: u64 = 0;
+                loop {
+                    i = black_box(i.wrapping_add(1));
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![0xAB; 1 << 20]);
+                    black_box(&hoard);
+                }
+            }
+            "recursion" => {
+                black_box(recurse(0, [1; 16]));
+            }
+            "panic" => panic!("hostile guest panicked on purpose"),
+            "stage" => {
+                for n in 0..10_000 {
+                    host.create(lead(n))?;
+                }
+            }
+            "log" => loop {
+                host.info("all work and no play makes a dull plugin");
+            },
+            "stderr" => loop {
+                eprintln!("flooding stderr");
+            },
+            "host-calls" => loop {
+                black_box(host.config("attack"));
+            },
+            "file" => {
+                let read = std::fs::read_to_string("/etc/passwd");
+                let write = std::fs::write("/tmp/portico-hostile", b"x");
+                let dir = std::fs::read_dir("/").map(|d| d.count());
+                host.info(&format!("file read: {:?}; write: {:?}; list: {:?}", read.is_ok(), write.is_ok(), dir.is_ok()));
+            }
+            "socket" => {
+                let tcp = std::net::TcpStream::connect("127.0.0.1:5432");
+                let udp = std::net::UdpSocket::bind("0.0.0.0:0");
+                host.info(&format!("tcp: {:?}; udp: {:?}", tcp.is_ok(), udp.is_ok()));
+            }
+            "env" => {
+                let vars = std::env::vars().count();
+                let args = std::env::args().count();
+                let cwd = std::env::current_dir().is_ok();
+                host.info(&format!("env vars: {vars}; args: {args}; cwd: {cwd}"));
+            }
+            "ungranted" => {
+                host.create(lead(0).set("Phone", "+1 555 0100"))?;
+            }
+            other => return Err(MappingError::Config(format!("unknown attack `{other}`"))),
+        }
+        Ok(())
+    }
+}
+
+portico_sdk::export_mapper!(Hostile);
