@@ -115,32 +115,65 @@ pub(crate) fn is_offered(import: &str) -> bool {
         || (OFFERED_PORTICO.contains(&name) && version.starts_with("0.1."))
 }
 
-/// What the bytes are, and the manifest they carry.
-fn inspect(bytes: &[u8]) -> Result<Option<String>, LoadError> {
-    let mut manifest = None;
-    let mut first = true;
+/// What a component carries, read without compiling it.
+struct Inspection {
+    /// The embedded manifest text.
+    manifest: Option<String>,
+    /// The names the top-level component exports.
+    exports: Vec<String>,
+    /// The names the top-level component imports.
+    imports: Vec<String>,
+}
+
+/// Reads the manifest and top-level exports, refusing what is not a component.
+fn inspect(bytes: &[u8]) -> Result<Inspection, LoadError> {
+    let mut found = Inspection { manifest: None, exports: Vec::new(), imports: Vec::new() };
+    let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(|e| LoadError::NotWasm(e.to_string()))?;
         match payload {
-            Payload::Version { encoding, .. } if first => {
-                first = false;
-                if encoding == Encoding::Module {
+            Payload::Version { encoding, .. } => {
+                if depth == 0 && encoding == Encoding::Module {
                     return Err(LoadError::CoreModule);
+                }
+                depth += 1;
+            }
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentExportSection(exports) if depth == 1 => {
+                for export in exports {
+                    let export = export.map_err(|e| LoadError::NotWasm(e.to_string()))?;
+                    found.exports.push(export.name.name.to_owned());
+                }
+            }
+            Payload::ComponentImportSection(imports) if depth == 1 => {
+                for import in imports {
+                    let import = import.map_err(|e| LoadError::NotWasm(e.to_string()))?;
+                    // Type imports (`use types.{booking}` in a world) are names, not capabilities.
+                    if !matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
+                        found.imports.push(import.name.name.to_owned());
+                    }
                 }
             }
             Payload::CustomSection(section) if section.name() == MANIFEST_SECTION => {
                 let text = std::str::from_utf8(section.data())
                     .map_err(|_| LoadError::NotWasm("the manifest section is not UTF-8".into()))?;
-                manifest = Some(text.to_owned());
+                found.manifest = Some(text.to_owned());
             }
             _ => {}
         }
     }
-    Ok(manifest)
+    if depth == 0 && found.exports.is_empty() && found.manifest.is_none() && bytes.len() < 8 {
+        return Err(LoadError::NotWasm("the file is empty or truncated".into()));
+    }
+    Ok(found)
 }
 
 impl Runtime {
     /// Validates, compiles (or loads from the cache) and pre-links a plugin component.
+    ///
+    /// Checks run cheapest first and before any compilation: size, component (not a core
+    /// module or garbage), exports `map`, imports only what the host offers, manifest; then the
+    /// full type check of the world happens while pre-linking.
     ///
     /// The same bytes loaded again return the plugin from the in-memory cache.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<Plugin>, LoadError> {
@@ -152,23 +185,22 @@ impl Runtime {
         if let Some(plugin) = self.pre_for(&digest) {
             return Ok(plugin);
         }
-        let manifest_text = inspect(bytes)?.ok_or(LoadError::NoManifest)?;
-        let manifest = Manifest::from_toml(&manifest_text)?;
-        let (component, compiled) = cache::compile(&self.engine, self.cache_dir.as_deref(), &digest, bytes)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        let ty = component.component_type();
-        let imports: Vec<String> = ty.imports(&self.engine).map(|(name, _)| name.to_owned()).collect();
-        let forbidden: Vec<String> = imports.iter().filter(|i| !is_offered(i)).cloned().collect();
+        let inspection = inspect(bytes)?;
+        if !inspection.exports.iter().any(|e| e == "map") {
+            return Err(LoadError::WrongWorld(format!(
+                "it does not export `map` (it exports: {})",
+                if inspection.exports.is_empty() { "nothing".to_owned() } else { inspection.exports.join(", ") }
+            )));
+        }
+        let forbidden: Vec<String> = inspection.imports.iter().filter(|i| !is_offered(i)).cloned().collect();
         if !forbidden.is_empty() {
             return Err(LoadError::ForbiddenImports(forbidden));
         }
-        if !ty.exports(&self.engine).any(|(name, _)| name == "map") {
-            let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_owned()).collect();
-            return Err(LoadError::WrongWorld(format!(
-                "it does not export `map` (it exports: {})",
-                if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") }
-            )));
-        }
+        let manifest_text = inspection.manifest.ok_or(LoadError::NoManifest)?;
+        let manifest = Manifest::from_toml(&manifest_text)?;
+        let (component, compiled) = cache::compile(&self.engine, self.cache_dir.as_deref(), &digest, bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let imports = inspection.imports;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -197,5 +229,6 @@ mod tests {
     fn tells_core_modules_and_garbage_apart() {
         assert!(matches!(inspect(b"\0asm\x01\0\0\0"), Err(LoadError::CoreModule)));
         assert!(matches!(inspect(b"hello, world"), Err(LoadError::NotWasm(_))));
+        assert!(matches!(inspect(b""), Err(LoadError::NotWasm(_))));
     }
 }

@@ -13,10 +13,12 @@ fn lead(n: usize) -> NewRecord {
     NewRecord::new("Lead").set("LastName", format!("Victim {n}")).set("Company", "Hostile Inc")
 }
 
-#[allow(unconditional_recursion)]
-fn recurse(depth: u64, pad: [u64; 16]) -> u64 {
-    let pad = black_box(pad);
-    recurse(depth + 1, pad) + pad[(depth % 16) as usize]
+/// Recursion that keeps its state in wasm locals, so it exhausts the host-enforced wasm stack
+/// (not the guest's own shadow stack in linear memory). The non-associative combination keeps
+/// LLVM from turning it into a loop.
+#[inline(never)]
+fn recurse(n: u64) -> u64 {
+    if n == 0 { 1 } else { recurse(n - 1).wrapping_mul(3) ^ n }
 }
 
 impl Mapper for Hostile {
@@ -42,7 +44,7 @@ impl Mapper for Hostile {
                 }
             }
             "recursion" => {
-                black_box(recurse(0, [1; 16]));
+                black_box(recurse(black_box(u64::MAX)));
             }
             "panic" => panic!("hostile guest panicked on purpose"),
             "stage" => {

@@ -1,0 +1,1 @@
+//! Portico's end-to-end test suite lives in `tests/suite/`.

@@ -1,0 +1,73 @@
+//! What the host refuses at load, and the compile cache.
+
+use super::{cache_dir, runtime};
+use portico_host::runtime::cache::Compiled;
+use portico_host::{LoadError, Runtime, RuntimeConfig};
+use portico_model::Limits;
+
+fn guest(name: &str) -> Vec<u8> {
+    std::fs::read(portico_plugins::wasm_path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn a_component_importing_an_unoffered_interface_is_refused_with_the_import_named() {
+    let err = runtime().load(&guest("portico_guest_foreign_import")).unwrap_err();
+    let LoadError::ForbiddenImports(imports) = &err else { panic!("{err}") };
+    assert_eq!(imports, &["evil:net/raw"]);
+    assert!(err.to_string().contains("evil:net/raw"));
+}
+
+#[test]
+fn a_component_of_another_world_is_refused() {
+    let err = runtime().load(&guest("other-world")).unwrap_err();
+    let LoadError::WrongWorld(why) = &err else { panic!("{err}") };
+    assert!(why.contains("does not export `map`") && why.contains("wasi:cli/run"), "{why}");
+}
+
+#[test]
+fn a_core_module_is_refused_with_advice() {
+    let module = wat::parse_str(r#"(module (func (export "map")))"#).unwrap();
+    let err = runtime().load(&module).unwrap_err();
+    assert!(matches!(err, LoadError::CoreModule), "{err}");
+    assert!(err.to_string().contains("wasm32-wasip2"));
+}
+
+#[test]
+fn random_bytes_are_refused() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let bytes: Vec<u8> = (0..4096)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    assert!(matches!(runtime().load(&bytes), Err(LoadError::NotWasm(_))));
+    assert!(matches!(runtime().load(b""), Err(LoadError::NotWasm(_))));
+}
+
+#[test]
+fn an_oversized_component_is_refused_by_the_limit() {
+    let config = RuntimeConfig { limits: Limits { component_bytes: 10_000, ..Limits::default() }, ..RuntimeConfig::default() };
+    let rt = Runtime::new(config, None).unwrap();
+    let err = rt.load(portico_plugins::example("lead-event").unwrap().wasm).unwrap_err();
+    assert!(err.to_string().contains("limit exceeded: component_bytes (max 10000)"), "{err}");
+}
+
+#[test]
+fn a_component_is_compiled_once_then_loaded_from_the_disk_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = portico_plugins::example("lead-event").unwrap().wasm;
+    let first = Runtime::new(RuntimeConfig::default(), Some(dir.path().to_owned())).unwrap();
+    assert_eq!(first.load(wasm).unwrap().compiled, Compiled::Fresh);
+    drop(first);
+    let second = Runtime::new(RuntimeConfig::default(), Some(dir.path().to_owned())).unwrap();
+    let plugin = second.load(wasm).unwrap();
+    assert_eq!(plugin.compiled, Compiled::Cached);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // Different engine settings must not reuse the artifact.
+    let fuel = Runtime::new(RuntimeConfig { fuel: true, ..RuntimeConfig::default() }, Some(dir.path().to_owned())).unwrap();
+    assert_eq!(fuel.load(wasm).unwrap().compiled, Compiled::Fresh);
+    let _ = cache_dir();
+}
