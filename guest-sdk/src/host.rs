@@ -79,10 +79,9 @@ impl dyn Host + '_ {
     pub fn config_parsed<T: std::str::FromStr>(&mut self, key: &str, default: T) -> Result<T, MappingError> {
         match self.config(key) {
             None => Ok(default),
-            Some(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| MappingError::Config(format!("setting `{key}` has the value `{text}`, which does not parse"))),
+            Some(text) => text.trim().parse().map_err(|_| {
+                MappingError::Config(format!("setting `{key}` has the value `{text}`, which does not parse"))
+            }),
         }
     }
 

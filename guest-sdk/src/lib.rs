@@ -83,7 +83,7 @@ macro_rules! export_mapper {
                     $crate::wasm::run::<$ty>(booking)
                 }
             }
-            $crate::bindings::__export_mapper_world!(__PorticoExport with_types_in $crate::bindings);
+    $crate::bindings::__export_mapper_world!(__PorticoExport with_types_in $crate::bindings);
         };
     };
 }

@@ -5,11 +5,13 @@
 //! optional records; see [`LocalOrg`]). After `run`, inspect the Composite request the host
 //! would send, the staged records and the logs.
 
-use crate::host::{Host, Level};
 use crate::Mapper;
+use crate::host::{Host, Level};
 use portico_model::session::{CallError, LogLevel, LogLine, Session};
 use portico_model::staging::Unit;
-use portico_model::{Booking, Found, HostError, Limits, LocalOrg, Manifest, MappingError, NewRecord, RecordRef, SObjectInfo, Value};
+use portico_model::{
+    Booking, Found, HostError, Limits, LocalOrg, Manifest, MappingError, NewRecord, RecordRef, SObjectInfo, Value,
+};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
@@ -44,7 +46,8 @@ impl FakeHost {
     pub fn new(manifest: &str, org_dir: impl AsRef<Path>) -> FakeHost {
         let manifest = Manifest::from_toml(manifest).unwrap_or_else(|e| panic!("{e}"));
         let org = LocalOrg::load(org_dir.as_ref()).unwrap_or_else(|e| panic!("{e}"));
-        let mut host = FakeHost { manifest, org, config: BTreeMap::new(), limits: Limits::default(), session: empty_session() };
+        let mut host =
+            FakeHost { manifest, org, config: BTreeMap::new(), limits: Limits::default(), session: empty_session() };
         host.reset();
         host
     }
@@ -146,7 +149,14 @@ impl Host for FakeHost {
         self.answer(r)
     }
 
-    fn find(&mut self, sobject: &str, field: &str, value: Value, fields: &[&str], limit: u32) -> Result<Vec<Found>, HostError> {
+    fn find(
+        &mut self,
+        sobject: &str,
+        field: &str,
+        value: Value,
+        fields: &[&str],
+        limit: u32,
+    ) -> Result<Vec<Found>, HostError> {
         let fields = fields.iter().map(|f| (*f).to_owned()).collect();
         let r = now(self.session.find(&self.org, sobject, field, value, fields, limit));
         self.answer(r)
@@ -186,7 +196,8 @@ pub fn check_samples<M: Mapper>(samples_dir: impl AsRef<Path>, org_dir: impl AsR
     let mut count = 0;
     for sample in samples(dir) {
         count += 1;
-        let booking = std::fs::read_to_string(&sample.booking).unwrap_or_else(|e| panic!("{}: {e}", sample.booking.display()));
+        let booking =
+            std::fs::read_to_string(&sample.booking).unwrap_or_else(|e| panic!("{}: {e}", sample.booking.display()));
         let outcome = host.run_json::<M>(&booking).map(|_| ()).map_err(|e| e.to_string());
         if let Err(problem) = sample.compare(outcome, &host.composite_request()) {
             failures.push(problem);
@@ -245,8 +256,9 @@ impl Sample {
             return Err(format!("{name}: mapping failed: {e}"));
         }
         let bless = std::env::var_os("PORTICO_BLESS").is_some();
-        let expected: Option<serde_json::Value> =
-            std::fs::read_to_string(&self.expected).ok().map(|t| serde_json::from_str(&t).unwrap_or_else(|e| panic!("{name}: {e}")));
+        let expected: Option<serde_json::Value> = std::fs::read_to_string(&self.expected)
+            .ok()
+            .map(|t| serde_json::from_str(&t).unwrap_or_else(|e| panic!("{name}: {e}")));
         if expected.as_ref() == Some(request) {
             return Ok(());
         }
@@ -256,7 +268,10 @@ impl Sample {
             return Ok(());
         }
         Err(match expected {
-            None => format!("{name}: no {} (run with PORTICO_BLESS=1 to write it); actual:\n{actual}", self.expected.display()),
+            None => format!(
+                "{name}: no {} (run with PORTICO_BLESS=1 to write it); actual:\n{actual}",
+                self.expected.display()
+            ),
             Some(want) => format!(
                 "{name}: the Composite request differs.\nexpected:\n{}\nactual:\n{actual}",
                 serde_json::to_string_pretty(&want).expect("JSON")

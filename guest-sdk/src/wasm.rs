@@ -3,12 +3,15 @@
 //! Converts between the generated WIT types and the SDK's model types at the boundary, so a
 //! plugin author only ever sees the SDK's types.
 
+use crate::Mapper;
 use crate::bindings::portico::mapper::{config, describe as wit_describe, log as wit_log, records, types as wit};
 use crate::host::{Host, Level};
-use crate::Mapper;
 use portico_model::booking::{Answer, Booking, BookingKind, Person};
 use portico_model::describe::{FieldType, PicklistValue};
-use portico_model::{Date, DateTime, ErrorKind, FieldInfo, FieldValue, Found, HostError, MappingError, NewRecord, RecordRef, SObjectInfo, Value};
+use portico_model::{
+    Date, DateTime, ErrorKind, FieldInfo, FieldValue, Found, HostError, MappingError, NewRecord, RecordRef,
+    SObjectInfo, Value,
+};
 
 /// Runs a [`Mapper`] on a booking received from the host.
 pub fn run<M: Mapper>(booking: wit::Booking) -> Result<(), wit::MappingError> {
@@ -35,7 +38,14 @@ impl Host for WasmHost {
         records::upsert(&record_to_wit(record), key_field, key).map(ref_from_wit).map_err(error_from_wit)
     }
 
-    fn find(&mut self, sobject: &str, field: &str, value: Value, fields: &[&str], limit: u32) -> Result<Vec<Found>, HostError> {
+    fn find(
+        &mut self,
+        sobject: &str,
+        field: &str,
+        value: Value,
+        fields: &[&str],
+        limit: u32,
+    ) -> Result<Vec<Found>, HostError> {
         let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
         records::find(sobject, field, &value_to_wit(value), &fields, limit)
             .map(|found| {
@@ -43,7 +53,11 @@ impl Host for WasmHost {
                     .into_iter()
                     .map(|f| Found {
                         id: f.id,
-                        fields: f.fields.into_iter().map(|v| FieldValue { name: v.name, value: value_from_wit(v.value) }).collect(),
+                        fields: f
+                            .fields
+                            .into_iter()
+                            .map(|v| FieldValue { name: v.name, value: value_from_wit(v.value) })
+                            .collect(),
                     })
                     .collect()
             })
@@ -108,7 +122,9 @@ fn value_to_wit(v: Value) -> wit::Value {
         Value::Boolean(b) => wit::Value::Boolean(b),
         Value::Date(d) => wit::Value::Date(wit::Date { year: d.year, month: d.month, day: d.day }),
         Value::DateTime(t) => wit::Value::DateTime(wit::DateTime { seconds: t.seconds, nanoseconds: t.nanoseconds }),
-        Value::RecordRef(r) => wit::Value::RecordRef(wit::RecordRef { reference_id: r.reference_id, sobject: r.sobject }),
+        Value::RecordRef(r) => {
+            wit::Value::RecordRef(wit::RecordRef { reference_id: r.reference_id, sobject: r.sobject })
+        }
     }
 }
 
@@ -231,7 +247,12 @@ fn sobject_from_wit(s: wit_describe::SobjectInfo) -> SObjectInfo {
                 picklist_values: f
                     .picklist_values
                     .into_iter()
-                    .map(|p| PicklistValue { value: p.value, label: Some(p.label), active: true, default_value: p.default_value })
+                    .map(|p| PicklistValue {
+                        value: p.value,
+                        label: Some(p.label),
+                        active: true,
+                        default_value: p.default_value,
+                    })
                     .collect(),
                 reference_to: f.reference_to,
             })

@@ -36,11 +36,7 @@ pub fn report(plugin: &Plugin, config: &RuntimeConfig) -> String {
     }
     let _ = writeln!(out, "World       portico:mapper@0.1.0 (exports map)");
     let _ = writeln!(out, "Digest      {}", plugin.digest);
-    let _ = writeln!(
-        out,
-        "Size        {} bytes (limit {})",
-        plugin.size, config.limits.component_bytes
-    );
+    let _ = writeln!(out, "Size        {} bytes (limit {})", plugin.size, config.limits.component_bytes);
     let _ = writeln!(out, "Imports     {} (all offered by the host)", plugin.imports.len());
     for i in &plugin.imports {
         let _ = writeln!(out, "              {i}");

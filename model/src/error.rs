@@ -66,12 +66,7 @@ impl HostError {
 
     /// An error about one field of an sObject.
     pub fn field(kind: ErrorKind, sobject: &str, field: &str, message: impl Into<String>) -> Self {
-        HostError {
-            kind,
-            message: message.into(),
-            sobject: Some(sobject.to_owned()),
-            field: Some(field.to_owned()),
-        }
+        HostError { kind, message: message.into(), sobject: Some(sobject.to_owned()), field: Some(field.to_owned()) }
     }
 
     /// An error about the call's arguments in general.

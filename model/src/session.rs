@@ -206,7 +206,8 @@ impl Session {
         for f in &fields {
             wanted.push(view.require_field(f, "reading")?.describe.name.clone());
         }
-        let query = FindQuery { sobject: view.name.clone(), field: filter.describe.name.clone(), value, fields: wanted, limit };
+        let query =
+            FindQuery { sobject: view.name.clone(), field: filter.describe.name.clone(), value, fields: wanted, limit };
         Ok(crm.find(&query).await.map_err(|e| crm_error(&view.name, e))?)
     }
 

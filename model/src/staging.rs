@@ -109,7 +109,10 @@ impl Unit {
                         ErrorKind::InvalidArgument,
                         object,
                         &field.describe.name,
-                        format!("{object}.{} is not an external id field and cannot key an upsert", field.describe.name),
+                        format!(
+                            "{object}.{} is not an external id field and cannot key an upsert",
+                            field.describe.name
+                        ),
                     ));
                 }
                 check_writable(view, field, true)?;
@@ -277,7 +280,10 @@ fn check_value(object: &str, field: &FieldView, value: &Value, unit: &Unit) -> R
                             ErrorKind::BadPicklistValue,
                             object,
                             name,
-                            format!("`{part}` is not an active value of {object}.{name} (allowed: {})", allowed.join(", ")),
+                            format!(
+                                "`{part}` is not an active value of {object}.{name} (allowed: {})",
+                                allowed.join(", ")
+                            ),
                         ));
                     }
                 }
@@ -297,7 +303,12 @@ fn check_value(object: &str, field: &FieldView, value: &Value, unit: &Unit) -> R
                 ));
             }
             if !n.is_finite() {
-                return Err(HostError::field(ErrorKind::WrongType, object, name, format!("{n} is not a number Salesforce can store")));
+                return Err(HostError::field(
+                    ErrorKind::WrongType,
+                    object,
+                    name,
+                    format!("{n} is not a number Salesforce can store"),
+                ));
             }
         }
         Value::Boolean(_) if t == FieldType::Boolean => {}
@@ -322,7 +333,11 @@ fn check_value(object: &str, field: &FieldView, value: &Value, unit: &Unit) -> R
                     ErrorKind::BadReference,
                     object,
                     name,
-                    format!("{object}.{name} can point at {}, not at {target} ({})", d.reference_to.join(" or "), r.reference_id),
+                    format!(
+                        "{object}.{name} can point at {}, not at {target} ({})",
+                        d.reference_to.join(" or "),
+                        r.reference_id
+                    ),
                 ));
             }
         }

@@ -75,8 +75,11 @@ fn days_in_month(year: i32, month: u8) -> u8 {
 impl Date {
     /// A date, if it exists in the Gregorian calendar.
     pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
-        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month))
-            .then_some(Date { year, month, day })
+        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month)).then_some(Date {
+            year,
+            month,
+            day,
+        })
     }
 
     /// Parses `YYYY-MM-DD`.
@@ -99,10 +102,7 @@ impl Date {
 
     /// Midnight UTC at the start of this date.
     pub fn at_midnight_utc(self) -> DateTime {
-        DateTime {
-            seconds: days_from_civil(self.year, self.month, self.day) * SECONDS_PER_DAY,
-            nanoseconds: 0,
-        }
+        DateTime { seconds: days_from_civil(self.year, self.month, self.day) * SECONDS_PER_DAY, nanoseconds: 0 }
     }
 }
 
@@ -160,9 +160,7 @@ impl DateTime {
                 sign * (h * 3600 + m * 60)
             }
         };
-        let seconds = date.at_midnight_utc().seconds
-            + i64::from(hour * 3600 + minute * 60 + second.min(59))
-            - offset;
+        let seconds = date.at_midnight_utc().seconds + i64::from(hour * 3600 + minute * 60 + second.min(59)) - offset;
         Ok(DateTime { seconds, nanoseconds })
     }
 

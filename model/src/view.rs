@@ -51,8 +51,7 @@ impl SObjectView {
             .collect();
         SObjectView {
             name: describe.name.clone(),
-            createable: describe.createable
-                && (ops.contains(&Operation::Create) || ops.contains(&Operation::Upsert)),
+            createable: describe.createable && (ops.contains(&Operation::Create) || ops.contains(&Operation::Upsert)),
             updateable: describe.updateable && ops.contains(&Operation::Upsert),
             fields,
             describe,
@@ -72,10 +71,7 @@ impl SObjectView {
         let (kind, why) = if self.describe.field(name).is_some() {
             (ErrorKind::NotGranted, format!("field {}.{name} is not granted to this plugin for {purpose}", self.name))
         } else {
-            (
-                ErrorKind::UnknownField,
-                format!("{} has no field `{name}` visible to the connected user", self.name),
-            )
+            (ErrorKind::UnknownField, format!("{} has no field `{name}` visible to the connected user", self.name))
         };
         Err(HostError::field(kind, &self.name, name, why))
     }

@@ -25,6 +25,7 @@ fn main() {
     for dir in ["plugins", "guest-sdk", "model", "wit", "tests/guests", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
+    ensure_wasm_target();
     let target_dir = outer_target_dir().join("wasm-plugins");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -57,6 +58,26 @@ fn main() {
     }
     let out = target_dir.join("wasm32-wasip2").join("plugin");
     println!("cargo:rustc-env=PORTICO_WASM_DIR={}", out.display());
+}
+
+/// Installs the `wasm32-wasip2` standard library with rustup when it is missing, so a fresh
+/// clone builds with plain `cargo` commands.
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let installed = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", "wasm32-wasip2"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .is_some_and(|dir| Path::new(dir.trim()).exists());
+    if installed {
+        return;
+    }
+    println!("cargo:warning=installing the wasm32-wasip2 target with rustup (once)");
+    let ok = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status().is_ok_and(|s| s.success());
+    if !ok {
+        panic!("the wasm32-wasip2 target is missing and `rustup target add wasm32-wasip2` failed; run it by hand");
+    }
 }
 
 /// The outer build's target directory: `OUT_DIR` is `<target>/<profile>/build/<pkg>/out`.

@@ -67,8 +67,10 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
                 tenant.insert(k.to_owned(), v.to_owned());
             }
             let limits: Limits = match limits {
-                Some(path) => toml::from_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
-                    .with_context(|| format!("{} is not a valid limits file", path.display()))?,
+                Some(path) => toml::from_str(
+                    &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+                )
+                .with_context(|| format!("{} is not a valid limits file", path.display()))?,
                 None => Limits::default(),
             };
             let rc = RuntimeConfig { fuel, limits: limits.clone(), ..RuntimeConfig::default() };
@@ -76,7 +78,8 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
             let bytes = read(&component)?;
             let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
             let org = LocalOrg::load(&describe)?;
-            let booking_text = std::fs::read_to_string(&booking).with_context(|| format!("reading {}", booking.display()))?;
+            let booking_text =
+                std::fs::read_to_string(&booking).with_context(|| format!("reading {}", booking.display()))?;
             let booking = Booking::from_json(&booking_text).with_context(|| format!("in {}", booking.display()))?;
             let call = Call {
                 booking,

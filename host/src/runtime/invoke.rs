@@ -101,7 +101,12 @@ impl Runtime {
     /// Runs `map` on one booking in a fresh sandbox.
     pub async fn invoke(&self, plugin: &Plugin, call: Call) -> Outcome {
         let limits = self.clamp(call.limits.clone());
-        let early = |e: InvokeError| Outcome { result: Err(e), logs: Vec::new(), stderr: String::new(), usage: Usage::default() };
+        let early = |e: InvokeError| Outcome {
+            result: Err(e),
+            logs: Vec::new(),
+            stderr: String::new(),
+            usage: Usage::default(),
+        };
         if call.booking.raw.len() as u64 > limits.booking_bytes {
             return early(limits.exceeded(Limit::BookingSize).into());
         }
@@ -192,7 +197,11 @@ fn effective_config(
             (None, false) => {}
         }
     }
-    if missing.is_empty() { Ok(Arc::new(config)) } else { Err(InvokeError::Config(format!("set {}", missing.join(", ")))) }
+    if missing.is_empty() {
+        Ok(Arc::new(config))
+    } else {
+        Err(InvokeError::Config(format!("set {}", missing.join(", "))))
+    }
 }
 
 /// Names the limit behind a trap when there is one.

@@ -32,7 +32,6 @@ impl std::fmt::Debug for Plugin {
     }
 }
 
-
 /// Why a component was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -105,8 +104,13 @@ const OFFERED_WASI: &[&str] = &[
     "wasi:sockets/ip-name-lookup",
 ];
 
-const OFFERED_PORTICO: &[&str] =
-    &["portico:mapper/types", "portico:mapper/describe", "portico:mapper/records", "portico:mapper/config", "portico:mapper/log"];
+const OFFERED_PORTICO: &[&str] = &[
+    "portico:mapper/types",
+    "portico:mapper/describe",
+    "portico:mapper/records",
+    "portico:mapper/config",
+    "portico:mapper/log",
+];
 
 /// Whether the host offers an import name such as `wasi:io/streams@0.2.3`.
 pub(crate) fn is_offered(import: &str) -> bool {
@@ -206,7 +210,15 @@ impl Runtime {
             .instantiate_pre(&component)
             .and_then(MapperPre::new)
             .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        let plugin = Arc::new(Plugin { digest: digest.clone(), manifest, manifest_text, size: bytes.len(), imports, compiled, pre });
+        let plugin = Arc::new(Plugin {
+            digest: digest.clone(),
+            manifest,
+            manifest_text,
+            size: bytes.len(),
+            imports,
+            compiled,
+            pre,
+        });
         self.loaded.lock().expect("plugin cache lock").put(digest, plugin.clone());
         Ok(plugin)
     }

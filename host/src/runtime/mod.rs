@@ -94,7 +94,14 @@ impl Runtime {
         }
         let ticker = EpochTicker::start(&engine, config.epoch_tick());
         let capacity = NonZeroUsize::new(config.loaded_plugins.max(1)).expect("nonzero");
-        Ok(Runtime { engine, linker, config, cache_dir, loaded: Mutex::new(lru::LruCache::new(capacity)), _ticker: ticker })
+        Ok(Runtime {
+            engine,
+            linker,
+            config,
+            cache_dir,
+            loaded: Mutex::new(lru::LruCache::new(capacity)),
+            _ticker: ticker,
+        })
     }
 
     /// The settings in force.

@@ -49,7 +49,8 @@ fn random_bytes_are_refused() {
 
 #[test]
 fn an_oversized_component_is_refused_by_the_limit() {
-    let config = RuntimeConfig { limits: Limits { component_bytes: 10_000, ..Limits::default() }, ..RuntimeConfig::default() };
+    let config =
+        RuntimeConfig { limits: Limits { component_bytes: 10_000, ..Limits::default() }, ..RuntimeConfig::default() };
     let rt = Runtime::new(config, None).unwrap();
     let err = rt.load(portico_plugins::example("lead-event").unwrap().wasm).unwrap_err();
     assert!(err.to_string().contains("limit exceeded: component_bytes (max 10000)"), "{err}");
@@ -67,7 +68,8 @@ fn a_component_is_compiled_once_then_loaded_from_the_disk_cache() {
     assert_eq!(plugin.compiled, Compiled::Cached);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     // Different engine settings must not reuse the artifact.
-    let fuel = Runtime::new(RuntimeConfig { fuel: true, ..RuntimeConfig::default() }, Some(dir.path().to_owned())).unwrap();
+    let fuel =
+        Runtime::new(RuntimeConfig { fuel: true, ..RuntimeConfig::default() }, Some(dir.path().to_owned())).unwrap();
     assert_eq!(fuel.load(wasm).unwrap().compiled, Compiled::Fresh);
     let _ = cache_dir();
 }

@@ -19,8 +19,10 @@ pub fn root() -> PathBuf {
 /// The recorded org the examples run against.
 pub fn org() -> Arc<LocalOrg> {
     static ORG: OnceLock<Arc<LocalOrg>> = OnceLock::new();
-    ORG.get_or_init(|| Arc::new(LocalOrg::load(&root().join("tests/fixtures/salesforce/describe")).expect("recorded org")))
-        .clone()
+    ORG.get_or_init(|| {
+        Arc::new(LocalOrg::load(&root().join("tests/fixtures/salesforce/describe")).expect("recorded org"))
+    })
+    .clone()
 }
 
 /// One runtime shared by the tests of this binary, like a server serving many tenants: every
@@ -28,7 +30,10 @@ pub fn org() -> Arc<LocalOrg> {
 pub fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
     RT.get_or_init(|| {
-        let config = RuntimeConfig { limits: Limits { memory_bytes: 32 << 20, ..Limits::default() }, ..RuntimeConfig::default() };
+        let config = RuntimeConfig {
+            limits: Limits { memory_bytes: 32 << 20, ..Limits::default() },
+            ..RuntimeConfig::default()
+        };
         Runtime::new(config, Some(cache_dir())).expect("runtime")
     })
 }
@@ -55,6 +60,7 @@ pub async fn invoke(
     crm: Arc<dyn Crm>,
 ) -> Outcome {
     let config: BTreeMap<String, String> = config.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let call = Call { booking, grant: Arc::new(plugin.manifest.objects.clone()), config: Arc::new(config), limits, crm };
+    let call =
+        Call { booking, grant: Arc::new(plugin.manifest.objects.clone()), config: Arc::new(config), limits, crm };
     rt.invoke(plugin, call).await
 }

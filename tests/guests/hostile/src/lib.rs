@@ -65,7 +65,12 @@ impl Mapper for Hostile {
                 let read = std::fs::read_to_string("/etc/passwd");
                 let write = std::fs::write("/tmp/portico-hostile", b"x");
                 let dir = std::fs::read_dir("/").map(|d| d.count());
-                host.info(&format!("file read: {:?}; write: {:?}; list: {:?}", read.is_ok(), write.is_ok(), dir.is_ok()));
+                host.info(&format!(
+                    "file read: {:?}; write: {:?}; list: {:?}",
+                    read.is_ok(),
+                    write.is_ok(),
+                    dir.is_ok()
+                ));
             }
             "socket" => {
                 let tcp = std::net::TcpStream::connect("127.0.0.1:5432");
