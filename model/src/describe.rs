@@ -5,6 +5,7 @@
 //! (field-level security), so "present here" means "visible to the integration user".
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A Salesforce field type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,8 +148,8 @@ pub struct SObjectDescribe {
     /// Records may be queried.
     #[serde(default = "yes")]
     pub queryable: bool,
-    /// The fields visible to the user.
-    pub fields: Vec<FieldDescribe>,
+    /// The fields visible to the user (shared, so filtered views copy no field data).
+    pub fields: Vec<Arc<FieldDescribe>>,
 }
 
 impl SObjectDescribe {
@@ -159,7 +160,7 @@ impl SObjectDescribe {
 
     /// A field by API name; Salesforce names are case-insensitive.
     pub fn field(&self, name: &str) -> Option<&FieldDescribe> {
-        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)).map(|f| &**f)
     }
 }
 

@@ -97,7 +97,7 @@ impl LocalOrg {
         if let Some(d) = self.describes.get_mut(&sobject.to_ascii_lowercase()) {
             let d = Arc::make_mut(d);
             d.fields.retain(|f| !fields.iter().any(|n| n.name.eq_ignore_ascii_case(&f.name)));
-            d.fields.extend(fields);
+            d.fields.extend(fields.into_iter().map(Arc::new));
         }
     }
 

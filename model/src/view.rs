@@ -13,7 +13,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldView {
     /// The field as described.
-    pub describe: FieldDescribe,
+    pub describe: Arc<FieldDescribe>,
     /// Granted for writing and createable by the connected user.
     pub createable: bool,
     /// Granted for writing and updateable by the connected user.
