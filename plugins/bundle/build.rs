@@ -12,9 +12,9 @@ use std::process::Command;
 /// Packages built, and the file each becomes.
 const PACKAGES: &[&str] = &[
     "portico-plugin-lead-event",
-    // TEMP "portico-plugin-owner-routing",
-    // TEMP "portico-plugin-followup-task",
-    // TEMP "portico-plugin-configurable",
+    "portico-plugin-owner-routing",
+    "portico-plugin-followup-task",
+    "portico-plugin-configurable",
     "portico-guest-hostile",
     "portico-guest-foreign-import",
 ];

@@ -32,9 +32,9 @@ macro_rules! example {
 /// All example plugins.
 pub const EXAMPLES: &[Example] = &[
     example!("lead-event", "portico_plugin_lead_event"),
-    // TEMP example!("owner-routing", "portico_plugin_owner_routing"),
-    // TEMP example!("followup-task", "portico_plugin_followup_task"),
-    // TEMP example!("configurable", "portico_plugin_configurable"),
+    example!("owner-routing", "portico_plugin_owner_routing"),
+    example!("followup-task", "portico_plugin_followup_task"),
+    example!("configurable", "portico_plugin_configurable"),
 ];
 
 /// An example plugin by name.
