@@ -191,11 +191,7 @@ fn convert(
             Err(_) => Value::Date(DateTime::parse_rfc3339(&text).map_err(|_| bad("a date"))?.date_utc()),
         },
         FieldType::Boolean => Value::Boolean(text.parse().map_err(|_| bad("true or false"))?),
-        t if matches!(
-            t,
-            FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::Int | FieldType::Long
-        ) =>
-        {
+        FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::Int | FieldType::Long => {
             Value::Number(text.trim().parse().map_err(|_| bad("a number"))?)
         }
         _ => Value::Text(text),
