@@ -36,6 +36,9 @@ pub struct SubRequest {
 /// The most subrequests one composite request may hold.
 pub const MAX_SUBREQUESTS: usize = 25;
 
+/// A subrequest's answer: status, body and `Location`; or status and errors.
+type SubOutcome = Result<(u16, Value, Option<String>), (u16, Vec<SfError>)>;
+
 fn sub(status: u16, reference_id: &str, body: Value, location: Option<String>) -> Value {
     let headers = location.map_or_else(|| json!({}), |l| json!({ "Location": l }));
     json!({ "body": body, "httpHeaders": headers, "httpStatusCode": status, "referenceId": reference_id })
@@ -95,7 +98,7 @@ pub fn run(org: &Org, version: &str, request: CompositeRequest) -> Result<Value,
             responses.push(sub(400, &r.reference_id, halted(), None));
             continue;
         }
-        let outcome = (|| -> Result<(u16, Value, Option<String>), (u16, Vec<SfError>)> {
+        let outcome = (|| -> SubOutcome {
             let url = resolve_str(&r.url, &results).map_err(|m| (400, vec![SfError::new("INVALID_REFERENCE", m)]))?;
             let body = r
                 .body

@@ -219,10 +219,11 @@ fn rewrite_urls(value: &mut Value, base: &str, version: &str) {
                     *s = format!("{}/services/data/{version}{}", &s[..i], &rest[slash..]);
                 }
             }
-            if s.starts_with("https://") && (s.contains(".salesforce.com") || s.contains(".force.com")) {
-                if let Some(path_start) = s["https://".len()..].find('/') {
-                    *s = format!("{base}{}", &s["https://".len() + path_start..]);
-                }
+            if s.starts_with("https://")
+                && (s.contains(".salesforce.com") || s.contains(".force.com"))
+                && let Some(path_start) = s["https://".len()..].find('/')
+            {
+                *s = format!("{base}{}", &s["https://".len() + path_start..]);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|v| rewrite_urls(v, base, version)),

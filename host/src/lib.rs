@@ -5,6 +5,7 @@
 //! - `capabilities` implements the `portico:mapper` imports over the invocation's
 //!   [`portico_model::Session`], where the grant and validation policy lives.
 //! - [`inspect`] reads a component without running it: manifest, imports, permissions.
+//! - [`salesforce`] is the Salesforce client (the only code that talks to Salesforce).
 //! - [`cli`] is the `portico` command.
 //!
 //! The runtime reaches an org only through [`portico_model::Crm`], so it never knows about HTTP.
@@ -14,5 +15,6 @@ mod capabilities;
 pub mod cli;
 pub mod inspect;
 pub mod runtime;
+pub mod salesforce;
 
 pub use runtime::{Call, InvokeError, LoadError, Outcome, Plugin, Runtime, RuntimeConfig, Usage};

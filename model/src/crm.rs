@@ -21,6 +21,8 @@ pub struct FindQuery {
     pub fields: Vec<String>,
     /// At most this many records.
     pub limit: u32,
+    /// Oldest first (`ORDER BY CreatedDate`), when the object has that field.
+    pub oldest_first: bool,
 }
 
 /// Why the CRM could not answer.

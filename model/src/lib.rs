@@ -17,6 +17,7 @@ pub mod limits;
 pub mod local;
 pub mod manifest;
 pub mod session;
+pub mod soql;
 pub mod staging;
 pub mod time;
 pub mod value;

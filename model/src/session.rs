@@ -206,8 +206,15 @@ impl Session {
         for f in &fields {
             wanted.push(view.require_field(f, "reading")?.describe.name.clone());
         }
-        let query =
-            FindQuery { sobject: view.name.clone(), field: filter.describe.name.clone(), value, fields: wanted, limit };
+        let oldest_first = view.describe.field("CreatedDate").is_some();
+        let query = FindQuery {
+            sobject: view.name.clone(),
+            field: filter.describe.name.clone(),
+            value,
+            fields: wanted,
+            limit,
+            oldest_first,
+        };
         Ok(crm.find(&query).await.map_err(|e| crm_error(&view.name, e))?)
     }
 

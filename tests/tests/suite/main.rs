@@ -3,6 +3,7 @@
 
 mod examples;
 mod loading;
+mod salesforce;
 mod sandbox;
 
 use portico_host::{Call, Outcome, Plugin, Runtime, RuntimeConfig};

@@ -1,0 +1,129 @@
+//! What can go wrong talking to Salesforce, classed for the job layer.
+
+use serde::Deserialize;
+
+/// One entry of a Salesforce error body.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiErrorEntry {
+    /// Message.
+    pub message: String,
+    /// Code, e.g. `REQUIRED_FIELD_MISSING`.
+    pub error_code: String,
+    /// Fields involved.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+}
+
+/// Error codes worth retrying (with backoff).
+const TRANSIENT_CODES: &[&str] =
+    &["SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "QUERY_TIMEOUT"];
+
+/// A failed Salesforce interaction.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SalesforceError {
+    /// The org could not be reached (connection refused, reset, timeout).
+    #[error("Salesforce could not be reached: {0}")]
+    Network(String),
+    /// The connection's grant no longer works (revoked, expired refresh token, wrong
+    /// credentials): the tenant admin must reconnect.
+    #[error("reconnect needed: Salesforce refused the connection's credentials ({0})")]
+    ReconnectNeeded(String),
+    /// A session that stays invalid right after a fresh token.
+    #[error("Salesforce rejected a fresh session: {0}")]
+    SessionRejected(String),
+    /// Salesforce answered with an error.
+    #[error("Salesforce answered {status} {code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The first error's code.
+        code: String,
+        /// The first error's message.
+        message: String,
+        /// Fields involved.
+        fields: Vec<String>,
+    },
+    /// The commit failed on one record; nothing was written (`allOrNone`).
+    #[error("{sobject} {reference_id} was refused by Salesforce: {code}: {message}{}", if .fields.is_empty() { String::new() } else { format!(" (fields: {})", .fields.join(", ")) })]
+    Record {
+        /// The staged record's reference id.
+        reference_id: String,
+        /// Its sObject.
+        sobject: String,
+        /// The error code.
+        code: String,
+        /// The message.
+        message: String,
+        /// Fields involved.
+        fields: Vec<String>,
+    },
+    /// An answer that is not what the API documents.
+    #[error("unexpected answer from Salesforce: {0}")]
+    Protocol(String),
+}
+
+impl SalesforceError {
+    /// Whether retrying later may succeed (network, 5xx, limits, row locks).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SalesforceError::Network(_) => true,
+            SalesforceError::Api { status, code, .. } => *status >= 500 || TRANSIENT_CODES.contains(&code.as_str()),
+            SalesforceError::Record { code, .. } => TRANSIENT_CODES.contains(&code.as_str()),
+            SalesforceError::ReconnectNeeded(_)
+            | SalesforceError::SessionRejected(_)
+            | SalesforceError::Protocol(_) => false,
+        }
+    }
+
+    /// The Salesforce error code, when there is one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SalesforceError::Api { code, .. } | SalesforceError::Record { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub(super) fn from_body(status: u16, body: &str) -> SalesforceError {
+        match serde_json::from_str::<Vec<ApiErrorEntry>>(body) {
+            Ok(errors) if !errors.is_empty() => {
+                let e = &errors[0];
+                SalesforceError::Api {
+                    status,
+                    code: e.error_code.clone(),
+                    message: e.message.clone(),
+                    fields: e.fields.clone().unwrap_or_default(),
+                }
+            }
+            _ => SalesforceError::Api {
+                status,
+                code: format!("HTTP_{status}"),
+                message: body.chars().take(300).collect(),
+                fields: Vec::new(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_errors() {
+        let e = SalesforceError::from_body(
+            403,
+            r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#,
+        );
+        assert!(e.is_transient());
+        let e = SalesforceError::from_body(
+            400,
+            r#"[{"message":"Required fields are missing: [Company]","errorCode":"REQUIRED_FIELD_MISSING","fields":["Company"]}]"#,
+        );
+        assert!(!e.is_transient());
+        assert_eq!(e.code(), Some("REQUIRED_FIELD_MISSING"));
+        assert!(SalesforceError::from_body(503, "<html>").is_transient());
+        assert!(SalesforceError::Network("reset".into()).is_transient());
+        assert!(!SalesforceError::ReconnectNeeded("invalid_grant".into()).is_transient());
+    }
+}

@@ -1,0 +1,38 @@
+//! The Salesforce client: the only code that talks to Salesforce.
+//!
+//! [`SalesforceClient`] implements the runtime's [`portico_model::Crm`] (describe with a per-object
+//! cache revalidated by `If-Modified-Since`, global describe, `find` as escaped SOQL) and commits
+//! a staged unit as one Composite request with `allOrNone`. Tokens come from the connection's
+//! OAuth grant and are refreshed on expiry (`401 INVALID_SESSION_ID`, once). Errors are
+//! classed transient or permanent so the job layer can retry or fail.
+
+mod client;
+mod error;
+pub mod policy;
+
+pub use client::{Auth, Committed, CommittedRecord, Connection, SalesforceClient};
+pub use error::SalesforceError;
+
+use std::fmt;
+
+/// A secret (token, client secret, key): never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}

@@ -1,0 +1,92 @@
+//! SOQL for `find`, with literals escaped so booking data can never change the query.
+
+use crate::crm::FindQuery;
+use crate::value::Value;
+
+/// A SOQL literal for a value: quoted and escaped text, numbers, booleans, dates, `null`.
+pub fn literal(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Text(s) => {
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('\'');
+            for c in s.chars() {
+                match c {
+                    '\'' => out.push_str("\\'"),
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    '\u{8}' => out.push_str("\\b"),
+                    '\u{c}' => out.push_str("\\f"),
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
+            out
+        }
+        Value::Number(n) if n.is_finite() => {
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                format!("{}", *n as i64)
+            } else {
+                n.to_string()
+            }
+        }
+        Value::Number(_) => "null".to_owned(),
+        Value::Boolean(b) => b.to_string(),
+        Value::Date(d) => d.to_string(),
+        Value::DateTime(t) => t.to_salesforce(),
+        // Refused before a query is built; never reaches Salesforce.
+        Value::RecordRef(_) => "null".to_owned(),
+    }
+}
+
+/// `SELECT Id, … FROM T WHERE F = literal [ORDER BY CreatedDate ASC] LIMIT n`. Field and object
+/// names come from describe (canonical API names), never from booking data.
+pub fn find_query(q: &FindQuery) -> String {
+    let mut fields = vec!["Id".to_owned()];
+    for f in &q.fields {
+        if !fields.iter().any(|g| g.eq_ignore_ascii_case(f)) {
+            fields.push(f.clone());
+        }
+    }
+    let order = if q.oldest_first { " ORDER BY CreatedDate ASC" } else { "" };
+    format!(
+        "SELECT {} FROM {} WHERE {} = {}{order} LIMIT {}",
+        fields.join(", "),
+        q.sobject,
+        q.field,
+        literal(&q.value),
+        q.limit
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_every_quote_and_backslash() {
+        assert_eq!(literal(&Value::Text(r"x' OR Name != '\".into())), r"'x\' OR Name != \'\\'");
+        assert_eq!(literal(&Value::Text("a\nb".into())), r"'a\nb'");
+        assert_eq!(literal(&Value::Number(5.0)), "5");
+        assert_eq!(literal(&Value::Boolean(true)), "true");
+    }
+
+    #[test]
+    fn builds_the_find_query() {
+        let q = FindQuery {
+            sobject: "Contact".into(),
+            field: "Email".into(),
+            value: Value::Text("o'brien@x.y".into()),
+            fields: vec!["Id".into(), "AccountId".into()],
+            limit: 2,
+            oldest_first: true,
+        };
+        assert_eq!(
+            find_query(&q),
+            r"SELECT Id, AccountId FROM Contact WHERE Email = 'o\'brien@x.y' ORDER BY CreatedDate ASC LIMIT 2"
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! The real Salesforce client against the emulator over HTTP: every example plugin end to end,
+//! atomic commits, field-level security, injection, SSRF and every fault class.
+
+use super::{root, runtime};
+use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
+use portico_emulator::{Emulator, Org, Profile};
+use portico_host::salesforce::{Auth, Connection, SalesforceClient, SalesforceError, Secret};
+use portico_host::{Call, InvokeError};
+use portico_model::{Booking, Crm, ErrorKind, FindQuery, Limits, MappingError, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+async fn emulator() -> Emulator {
+    Emulator::start(Org::load(&root().join("tests/fixtures/salesforce/describe")).unwrap()).await.unwrap()
+}
+
+fn client(emulator: &Emulator) -> SalesforceClient {
+    let allow = vec![emulator.base_url.trim_start_matches("http://").to_owned()];
+    let auth = Auth::ClientCredentials { client_id: CLIENT_ID.into(), client_secret: Secret::new(CLIENT_SECRET) };
+    SalesforceClient::new(Connection::new(&emulator.base_url, &emulator.base_url, auth, &allow).unwrap()).unwrap()
+}
+
+fn booking(example: &str, sample: &str) -> Booking {
+    let path = root().join(format!("plugins/{example}/samples/{sample}.booking.json"));
+    Booking::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn config(example: &str) -> BTreeMap<String, String> {
+    std::fs::read_to_string(root().join(format!("plugins/{example}/samples/config.json")))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_default()
+}
+
+async fn map_and_commit(
+    client: &Arc<SalesforceClient>,
+    example: &str,
+    booking: Booking,
+) -> Result<portico_host::salesforce::Committed, String> {
+    let rt = runtime();
+    let plugin = rt.load(portico_plugins::example(example).unwrap().wasm).unwrap();
+    let call = Call {
+        booking,
+        grant: Arc::new(plugin.manifest.objects.clone()),
+        config: Arc::new(config(example)),
+        limits: Limits::default(),
+        crm: client.clone(),
+    };
+    let outcome = rt.invoke(&plugin, call).await;
+    let unit = outcome.result.map_err(|e| e.to_string())?;
+    client.commit(&unit).await.map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn every_example_lands_in_the_org_in_one_composite_call() {
+    let cases = [
+        ("lead-event", "new-lead", vec!["Lead", "Event"]),
+        ("owner-routing", "organizer-is-a-user-contact-with-account", vec!["Event"]),
+        ("followup-task", "lead", vec!["Task"]),
+        ("configurable", "new-attendee", vec!["Lead", "Event", "Task"]),
+    ];
+    for (example, sample, objects) in cases {
+        let emu = emulator().await;
+        let client = Arc::new(client(&emu));
+        let committed = map_and_commit(&client, example, booking(example, sample))
+            .await
+            .unwrap_or_else(|e| panic!("{example}: {e}"));
+        let sobjects: Vec<&str> = committed.records.iter().map(|r| r.sobject.as_str()).collect();
+        assert_eq!(sobjects, objects, "{example}");
+        assert_eq!(emu.org.calls("composite"), 1, "{example}: one commit call");
+        for r in &committed.records {
+            let stored = emu.org.records(&r.sobject);
+            assert!(stored.iter().any(|s| s["Id"] == r.id.as_str()), "{example}: {} {} is in the org", r.sobject, r.id);
+        }
+        // The same booking again: describes come from the cache, the upsert updates, no duplicates.
+        let describes = emu.org.calls("describe");
+        let again = map_and_commit(&client, example, booking(example, sample)).await.unwrap();
+        assert_eq!(emu.org.calls("composite"), 2);
+        assert!(emu.org.calls("describe") <= describes * 2, "{example}: describe revalidated, not refetched blindly");
+        if example != "configurable" && example != "lead-event" {
+            assert!(again.records.iter().all(|r| !r.created), "{example}: a retry updates, never duplicates");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_retried_lead_event_booking_never_duplicates() {
+    let emu = emulator().await;
+    let client = Arc::new(client(&emu));
+    map_and_commit(&client, "lead-event", booking("lead-event", "new-lead")).await.unwrap();
+    map_and_commit(&client, "lead-event", booking("lead-event", "new-lead")).await.unwrap();
+    let ada: Vec<_> = emu.org.records("Lead").into_iter().filter(|l| l["Email"] == "ada@analytical.example").collect();
+    assert_eq!(ada.len(), 1, "the second run finds the Lead by email");
+    assert_eq!(emu.org.records("Event").iter().filter(|e| e["Booking_Id__c"] == "bk_1001").count(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_commit_leaves_nothing_and_names_the_record() {
+    let emu = emulator().await;
+    let client = Arc::new(client(&emu));
+    let rt = runtime();
+    let plugin = rt.load(portico_plugins::example("lead-event").unwrap().wasm).unwrap();
+    let call = Call {
+        booking: booking("lead-event", "new-lead"),
+        grant: Arc::new(plugin.manifest.objects.clone()),
+        config: Arc::default(),
+        limits: Limits::default(),
+        crm: client.clone(),
+    };
+    let unit = rt.invoke(&plugin, call).await.result.unwrap();
+    // Between mapping and commit an admin makes the Event field read-only for the user.
+    emu.org.with(|s| s.profile = Profile::default().read_only("Event", "Booking_Status__c"));
+    let leads = emu.org.records("Lead").len();
+    let err = client.commit(&unit).await.unwrap_err();
+    let SalesforceError::Record { reference_id, sobject, code, .. } = &err else { panic!("{err}") };
+    assert_eq!(
+        (reference_id.as_str(), sobject.as_str(), code.as_str()),
+        ("Event_1", "Event", "INVALID_FIELD_FOR_INSERT_UPDATE")
+    );
+    assert!(!err.is_transient());
+    assert_eq!(emu.org.records("Lead").len(), leads, "allOrNone: the Lead was rolled back");
+}
+
+#[tokio::test]
+async fn fields_hidden_by_field_level_security_are_neither_visible_nor_writable() {
+    let emu = emulator().await;
+    emu.org.with(|s| s.profile = Profile::default().hide("Lead", "Phone"));
+    let client = Arc::new(client(&emu));
+    let describe = client.describe("Lead").await.unwrap();
+    assert!(describe.field("Phone").is_none());
+    let err = map_and_commit(&client, "lead-event", booking("lead-event", "new-lead")).await.unwrap_err();
+    assert!(err.contains("unknown-field") && err.contains("Phone"), "{err}");
+    assert_eq!(emu.org.calls("composite"), 0, "refused before Salesforce saw a write");
+}
+
+#[tokio::test]
+async fn find_values_stay_literals() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let query = |v: &str| FindQuery {
+        sobject: "Lead".into(),
+        field: "Email".into(),
+        value: Value::Text(v.into()),
+        fields: vec!["Email".into()],
+        limit: 10,
+        oldest_first: true,
+    };
+    assert_eq!(client.find(&query("linus@kernel.example")).await.unwrap().len(), 1);
+    for attack in ["x' OR Email != '", "x\\' OR Email != \\'", "' OR Id != null OR Email = '"] {
+        assert!(client.find(&query(attack)).await.unwrap().is_empty(), "{attack}");
+    }
+}
+
+#[tokio::test]
+async fn instance_urls_outside_salesforce_are_refused() {
+    let auth = Auth::ClientCredentials { client_id: "x".into(), client_secret: Secret::new("y") };
+    for url in
+        ["http://127.0.0.1:8080", "https://10.0.0.5", "https://metadata.internal", "https://evil.example/services"]
+    {
+        let err = Connection::new(url, url, auth.clone(), &[]).unwrap_err();
+        assert!(err.to_string().contains("refused"), "{url}: {err}");
+    }
+    assert!(Connection::new("https://acme.my.salesforce.com", "https://login.salesforce.com", auth, &[]).is_ok());
+}
+
+#[tokio::test]
+async fn faults_are_classed_for_retry() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    emu.org.with(|s| s.faults.unavailable = 1);
+    let err = client.describe_object("Lead").await.unwrap_err();
+    assert!(err.is_transient() && err.code() == Some("SERVER_UNAVAILABLE"), "{err}");
+    emu.org.with(|s| s.faults.request_limit_after = Some(0));
+    let err = client.describe_object("Lead").await.unwrap_err();
+    assert!(err.is_transient() && err.code() == Some("REQUEST_LIMIT_EXCEEDED"), "{err}");
+    emu.org.with(|s| s.faults.request_limit_after = None);
+    assert!(client.describe_object("Lead").await.is_ok());
+    assert!(client.api_usage().is_some_and(|u| u.used >= 1 && u.max == 15_000));
+    let dead = Emulator::start(Org::load(&root().join("tests/fixtures/salesforce/describe")).unwrap()).await.unwrap();
+    let dead_client = self::client(&dead);
+    drop(dead);
+    let err = dead_client.describe_object("Lead").await.unwrap_err();
+    assert!(matches!(err, SalesforceError::Network(_)) && err.is_transient(), "{err}");
+}
+
+#[tokio::test]
+async fn an_expired_session_is_renewed_once_and_bad_credentials_need_a_reconnect() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    client.describe_object("Lead").await.unwrap();
+    assert_eq!(emu.org.calls("token"), 1);
+    emu.org.expire_sessions();
+    client.describe_object("Event").await.unwrap();
+    assert_eq!(emu.org.calls("token"), 2, "renewed after INVALID_SESSION_ID");
+
+    let allow = vec![emu.base_url.trim_start_matches("http://").to_owned()];
+    let bad = Auth::ClientCredentials { client_id: CLIENT_ID.into(), client_secret: Secret::new("wrong") };
+    let bad = SalesforceClient::new(Connection::new(&emu.base_url, &emu.base_url, bad, &allow).unwrap()).unwrap();
+    let err = bad.describe_object("Lead").await.unwrap_err();
+    assert!(matches!(err, SalesforceError::ReconnectNeeded(_)), "{err}");
+    let revoked = Auth::RefreshToken {
+        client_id: CLIENT_ID.into(),
+        client_secret: None,
+        refresh_token: Secret::new("revoked-or-unknown"),
+    };
+    let revoked =
+        SalesforceClient::new(Connection::new(&emu.base_url, &emu.base_url, revoked, &allow).unwrap()).unwrap();
+    let err = revoked.describe_object("Lead").await.unwrap_err();
+    assert!(err.to_string().starts_with("reconnect needed"), "{err}");
+    assert!(!format!("{:?}", Secret::new("s3cr3t")).contains("s3cr3t"));
+}
+
+#[tokio::test]
+async fn an_unreachable_org_during_mapping_is_a_precise_plugin_visible_error() {
+    let emu = emulator().await;
+    let client = Arc::new(client(&emu));
+    emu.org.with(|s| s.faults.unavailable = 100);
+    let err = map_and_commit(&client, "lead-event", booking("lead-event", "new-lead")).await.unwrap_err();
+    assert!(err.contains("unavailable") && err.contains("SERVER_UNAVAILABLE"), "{err}");
+    let _ = (ErrorKind::Unavailable, InvokeError::Config(String::new()), MappingError::Other(String::new()));
+}
