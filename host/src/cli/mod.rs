@@ -1,5 +1,6 @@
 //! The `portico` command line. Parses arguments, then calls into the library.
 
+mod emulator;
 mod plugin;
 
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -30,6 +31,16 @@ enum Command {
     /// Run the example `lead-event` plugin on its sample bookings against the recorded org and
     /// print the Composite requests it would send.
     Demo,
+    /// Serve an emulated Salesforce org on this machine (http on 127.0.0.1) and print its URL
+    /// and test credentials.
+    Emulator {
+        /// The port (0 picks a free one).
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        /// A recorded org folder (default: the repository's tests/fixtures/salesforce/describe).
+        #[arg(long)]
+        org_dir: Option<PathBuf>,
+    },
 }
 
 /// Entry point of the `portico` binary.
@@ -59,6 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plugin(cmd) => plugin::run(cmd, cache_dir).await,
         Command::Demo => plugin::demo(cache_dir).await,
+        Command::Emulator { port, org_dir } => emulator::run(port, org_dir).await,
     }
 }
 

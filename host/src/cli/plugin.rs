@@ -11,6 +11,42 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// How to reach an org: instance URL and OAuth client credentials.
+#[derive(Debug, clap::Args)]
+pub(super) struct OrgArgs {
+    /// The org's instance URL (https on a Salesforce domain, or an --allow-host).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Where to get tokens (default: the instance URL).
+    #[arg(long, requires = "org")]
+    pub login_url: Option<String>,
+    /// The connected app's consumer key.
+    #[arg(long, requires = "org", env = "PORTICO_SF_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The connected app's consumer secret.
+    #[arg(long, requires = "org", env = "PORTICO_SF_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// A host[:port] allowed besides Salesforce's domains (for the emulator); repeatable.
+    #[arg(long = "allow-host", requires = "org")]
+    pub allow_hosts: Vec<String>,
+}
+
+impl OrgArgs {
+    /// The Salesforce client these arguments describe.
+    pub fn client(&self) -> anyhow::Result<Option<crate::salesforce::SalesforceClient>> {
+        use crate::salesforce::{Auth, Connection, SalesforceClient, Secret};
+        let Some(org) = &self.org else { return Ok(None) };
+        let (Some(id), Some(secret)) = (&self.client_id, &self.client_secret) else {
+            bail!("--org needs --client-id and --client-secret (or PORTICO_SF_CLIENT_ID / PORTICO_SF_CLIENT_SECRET)")
+        };
+        let auth = Auth::ClientCredentials { client_id: id.clone(), client_secret: Secret::new(secret.clone()) };
+        let login = self.login_url.as_deref().unwrap_or(org);
+        let conn = Connection::new(org, login, auth, &self.allow_hosts)
+            .map_err(|e| anyhow::anyhow!("{e} (a local emulator needs --allow-host HOST:PORT)"))?;
+        Ok(Some(SalesforceClient::new(conn)?))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(super) enum PluginCommand {
     /// Validate a component (world, imports, manifest, size) and print what it needs,
@@ -28,9 +64,12 @@ pub(super) enum PluginCommand {
         #[arg(long)]
         booking: PathBuf,
         /// A recorded org folder: <Object>.describe.json files, optional <Object>.fields.json
-        /// and records.json.
-        #[arg(long)]
-        describe: PathBuf,
+        /// and records.json. Either this or --org.
+        #[arg(long, required_unless_present = "org", conflicts_with = "org")]
+        describe: Option<PathBuf>,
+        /// Run against an org (e.g. `portico emulator`) and commit the records for real.
+        #[command(flatten)]
+        org: OrgArgs,
         /// A tenant config value, `key=value`; repeatable.
         #[arg(long = "config", value_name = "KEY=VALUE")]
         config: Vec<String>,
@@ -55,7 +94,7 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
             print!("{}", inspect::report(&plugin, rt.config()));
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Run { component, booking, describe, config, config_file, limits, fuel } => {
+        PluginCommand::Run { component, booking, describe, org, config, config_file, limits, fuel } => {
             let mut tenant = BTreeMap::new();
             if let Some(path) = config_file {
                 let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -77,7 +116,12 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
             let rt = runtime(rc, cache_dir)?;
             let bytes = read(&component)?;
             let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
-            let org = LocalOrg::load(&describe)?;
+            let client = org.client()?.map(Arc::new);
+            let crm: Arc<dyn portico_model::Crm> = match (&client, &describe) {
+                (Some(c), _) => c.clone(),
+                (None, Some(dir)) => Arc::new(LocalOrg::load(dir)?),
+                (None, None) => bail!("give --describe <dir> or --org <url>"),
+            };
             let booking_text =
                 std::fs::read_to_string(&booking).with_context(|| format!("reading {}", booking.display()))?;
             let booking = Booking::from_json(&booking_text).with_context(|| format!("in {}", booking.display()))?;
@@ -86,10 +130,43 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
                 grant: Arc::new(plugin.manifest.objects.clone()),
                 config: Arc::new(tenant),
                 limits,
-                crm: Arc::new(org),
+                crm,
             };
             let outcome = rt.invoke(&plugin, call).await;
-            Ok(print_outcome(&outcome))
+            let code = print_outcome(&outcome);
+            if let (Some(client), Ok(unit)) = (client, &outcome.result) {
+                return commit(&client, unit).await;
+            }
+            Ok(code)
+        }
+    }
+}
+
+async fn commit(
+    client: &crate::salesforce::SalesforceClient,
+    unit: &portico_model::staging::Unit,
+) -> anyhow::Result<ExitCode> {
+    match client.commit(unit).await {
+        Ok(committed) => {
+            println!("\nCommitted in one request:");
+            for r in &committed.records {
+                println!(
+                    "  {:<12} {:<10} {} ({})",
+                    r.reference_id,
+                    r.sobject,
+                    r.id,
+                    if r.created { "created" } else { "updated" }
+                );
+            }
+            if let Some(usage) = client.api_usage() {
+                println!("API usage: {}/{}", usage.used, usage.max);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let class = if e.is_transient() { "transient: retrying later may succeed" } else { "permanent" };
+            eprintln!("error: the commit failed ({class}); nothing was written: {e}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

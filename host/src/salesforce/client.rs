@@ -15,6 +15,7 @@ use reqwest::{Method, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// How a connection obtains access tokens.
@@ -89,7 +90,12 @@ pub struct Committed {
 struct CachedDescribe {
     describe: Arc<SObjectDescribe>,
     last_modified: Option<String>,
+    checked: Instant,
 }
+
+/// How long a describe is used without asking Salesforce; after that it is revalidated with
+/// `If-Modified-Since` (a `304` keeps it).
+pub const DESCRIBE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// API usage as Salesforce last reported it (`Sforce-Limit-Info: api-usage=used/max`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -109,6 +115,7 @@ pub struct SalesforceClient {
     oauth: OAuthClient,
     token: tokio::sync::Mutex<Option<Secret>>,
     describes: Mutex<HashMap<String, CachedDescribe>>,
+    describe_ttl: Duration,
     usage: Mutex<Option<ApiUsage>>,
 }
 
@@ -169,8 +176,15 @@ impl SalesforceClient {
             oauth,
             token: tokio::sync::Mutex::new(None),
             describes: Mutex::new(HashMap::new()),
+            describe_ttl: DESCRIBE_TTL,
             usage: Mutex::new(None),
         })
+    }
+
+    /// Changes how long describes are used before revalidation (default [`DESCRIBE_TTL`]).
+    pub fn with_describe_ttl(mut self, ttl: Duration) -> SalesforceClient {
+        self.describe_ttl = ttl;
+        self
     }
 
     /// API usage as last reported by Salesforce.
@@ -273,12 +287,14 @@ impl SalesforceClient {
     /// Describes an sObject, from the cache when Salesforce says it has not changed.
     pub async fn describe_object(&self, sobject: &str) -> Result<Arc<SObjectDescribe>, SalesforceError> {
         let key = sobject.to_ascii_lowercase();
-        let cached = self
-            .describes
-            .lock()
-            .expect("describe cache")
-            .get(&key)
-            .map(|c| (c.describe.clone(), c.last_modified.clone()));
+        let cached = {
+            let cache = self.describes.lock().expect("describe cache");
+            match cache.get(&key) {
+                Some(c) if c.checked.elapsed() < self.describe_ttl => return Ok(c.describe.clone()),
+                Some(c) => Some((c.describe.clone(), c.last_modified.clone())),
+                None => None,
+            }
+        };
         let mut headers = Vec::new();
         if let Some((_, Some(since))) = &cached {
             headers.push((header::IF_MODIFIED_SINCE, since.clone()));
@@ -286,8 +302,10 @@ impl SalesforceClient {
         let path = format!("/sobjects/{}/describe", utf8_segment(sobject));
         let response = self.send(Method::GET, &path, &[], None, &headers).await?;
         if response.status() == StatusCode::NOT_MODIFIED
-            && let Some((describe, _)) = cached
+            && let Some((describe, last_modified)) = cached
         {
+            let entry = CachedDescribe { describe: describe.clone(), last_modified, checked: Instant::now() };
+            self.describes.lock().expect("describe cache").insert(key, entry);
             return Ok(describe);
         }
         let last_modified =
@@ -300,7 +318,7 @@ impl SalesforceClient {
         self.describes
             .lock()
             .expect("describe cache")
-            .insert(key, CachedDescribe { describe: describe.clone(), last_modified });
+            .insert(key, CachedDescribe { describe: describe.clone(), last_modified, checked: Instant::now() });
         Ok(describe)
     }
 

@@ -10,7 +10,7 @@ mod client;
 mod error;
 pub mod policy;
 
-pub use client::{Auth, Committed, CommittedRecord, Connection, SalesforceClient};
+pub use client::{ApiUsage, Auth, Committed, CommittedRecord, Connection, DESCRIBE_TTL, SalesforceClient};
 pub use error::SalesforceError;
 
 use std::fmt;

@@ -49,5 +49,6 @@ pub fn wasm_path(crate_name: &str) -> PathBuf {
 
 /// The repository root (for samples and fixtures in development and tests).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }

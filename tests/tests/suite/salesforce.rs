@@ -75,11 +75,21 @@ async fn every_example_lands_in_the_org_in_one_composite_call() {
         let describes = emu.org.calls("describe");
         let again = map_and_commit(&client, example, booking(example, sample)).await.unwrap();
         assert_eq!(emu.org.calls("composite"), 2);
-        assert!(emu.org.calls("describe") <= describes * 2, "{example}: describe revalidated, not refetched blindly");
+        assert_eq!(emu.org.calls("describe"), describes, "{example}: no describe calls once warm");
         if example != "configurable" && example != "lead-event" {
             assert!(again.records.iter().all(|r| !r.created), "{example}: a retry updates, never duplicates");
         }
     }
+}
+
+#[tokio::test]
+async fn an_expired_describe_is_revalidated_and_kept_on_304() {
+    let emu = emulator().await;
+    let client = client(&emu).with_describe_ttl(std::time::Duration::ZERO);
+    let first = client.describe_object("Lead").await.unwrap();
+    let second = client.describe_object("Lead").await.unwrap();
+    assert!(Arc::ptr_eq(&first, &second), "the 304 kept the cached describe");
+    assert_eq!(emu.org.calls("describe"), 2);
 }
 
 #[tokio::test]

@@ -1,0 +1,28 @@
+//! `portico emulator`: a Salesforce org on this machine, for plugin authors and manual tests.
+
+use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET, USERNAME};
+use portico_emulator::{Emulator, Org};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub(super) async fn run(port: u16, org_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let dir = org_dir.unwrap_or_else(|| portico_plugins::repo_root().join("tests/fixtures/salesforce/describe"));
+    let org = Org::load(&dir).map_err(|e| anyhow::anyhow!("cannot load the org from {}: {e}", dir.display()))?;
+    let emulator = Emulator::start_on(org, SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let base = &emulator.base_url;
+    let host = base.trim_start_matches("http://");
+    println!("Salesforce emulator at {base}  (org: {})", dir.display());
+    println!("  connected app   client_id={CLIENT_ID}  client_secret={CLIENT_SECRET}");
+    println!("  user            {USERNAME} (all permissions; profiles are set from tests)");
+    println!(
+        "  token           curl -s {base}/services/oauth2/token -d grant_type=client_credentials -d client_id={CLIENT_ID} -d client_secret={CLIENT_SECRET}"
+    );
+    println!(
+        "  run a plugin    portico plugin run <component.wasm> --booking <file.json> --org {base} --allow-host {host} --client-id {CLIENT_ID} --client-secret {CLIENT_SECRET}"
+    );
+    println!("Ctrl-C stops it.");
+    tokio::signal::ctrl_c().await?;
+    println!("\nAPI calls served: {}", emulator.org.api_calls());
+    Ok(ExitCode::SUCCESS)
+}
