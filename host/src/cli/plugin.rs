@@ -47,6 +47,8 @@ impl OrgArgs {
     }
 }
 
+// Parsed once at start-up: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(super) enum PluginCommand {
     /// Validate a component (world, imports, manifest, size) and print what it needs,
