@@ -115,6 +115,9 @@ pub struct FieldDescribe {
     /// sObjects a reference can point at.
     #[serde(default)]
     pub reference_to: Vec<String>,
+    /// Whether field-level security can be set on it (false for always-required fields).
+    #[serde(default = "yes")]
+    pub permissionable: bool,
 }
 
 fn yes() -> bool {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod limits;
 pub mod local;
 pub mod manifest;
+pub mod permissions;
 pub mod session;
 pub mod soql;
 pub mod staging;

@@ -106,6 +106,11 @@ impl LocalOrg {
         self.records.entry(sobject.to_owned()).or_default().push(record);
     }
 
+    /// An sObject's describe, if the folder has it.
+    pub fn describe_sync(&self, sobject: &str) -> Option<Arc<SObjectDescribe>> {
+        self.describe_now(sobject).ok()
+    }
+
     fn describe_now(&self, sobject: &str) -> Result<Arc<SObjectDescribe>, CrmError> {
         self.describes
             .get(&sobject.to_ascii_lowercase())

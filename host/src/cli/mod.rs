@@ -1,5 +1,6 @@
 //! The `portico` command line. Parses arguments, then calls into the library.
 
+mod connection;
 mod emulator;
 mod plugin;
 
@@ -33,6 +34,9 @@ enum Command {
     /// Run the example `lead-event` plugin on its sample bookings against the recorded org and
     /// print the Composite requests it would send.
     Demo,
+    /// Work with a tenant's Salesforce connection.
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
     /// Serve an emulated Salesforce org on this machine (http on 127.0.0.1) and print its URL
     /// and test credentials.
     Emulator {
@@ -42,6 +46,19 @@ enum Command {
         /// A recorded org folder (default: the repository's tests/fixtures/salesforce/describe).
         #[arg(long)]
         org_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectionCommand {
+    /// Log in, verify API access and compare a plugin's needs with what the connected user may
+    /// do; prints exactly what is missing and exits non-zero if anything is.
+    Check {
+        #[command(flatten)]
+        org: plugin::OrgArgs,
+        /// The plugin whose manifest to check (without it, only login and API access).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
     },
 }
 
@@ -73,6 +90,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(cmd) => plugin::run(cmd, cache_dir).await,
         Command::Demo => plugin::demo(cache_dir).await,
         Command::Emulator { port, org_dir } => emulator::run(port, org_dir).await,
+        Command::Connection(ConnectionCommand::Check { org, plugin }) => {
+            connection::check(org, plugin, cache_dir).await
+        }
     }
 }
 

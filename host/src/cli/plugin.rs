@@ -57,6 +57,19 @@ pub(super) enum PluginCommand {
         /// The component (.wasm).
         component: PathBuf,
     },
+    /// Print the Salesforce permissions the plugin needs and write them as a Permission Set
+    /// (`<name>.permissionset-meta.xml`) an admin can deploy.
+    Permissions {
+        /// The component (.wasm).
+        component: PathBuf,
+        /// A recorded org folder, to leave out fields Salesforce does not let a permission set
+        /// control (always-required fields).
+        #[arg(long)]
+        describe: Option<PathBuf>,
+        /// Where to write the permission set (default: `<plugin name>.permissionset-meta.xml`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run a component on a booking exactly as the host would, against recorded describe
     /// data, and print the Composite request it would send, its logs and resource use.
     Run {
@@ -94,6 +107,24 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
             let bytes = read(&component)?;
             let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
             print!("{}", inspect::report(&plugin, rt.config()));
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Permissions { component, describe, out } => {
+            let rt = runtime(RuntimeConfig::default(), cache_dir)?;
+            let bytes = read(&component)?;
+            let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
+            let org = describe.as_deref().map(LocalOrg::load).transpose()?;
+            let lookup = |name: &str| org.as_ref().and_then(|o| o.describe_sync(name)).map(|d| (*d).clone());
+            let xml = portico_model::permissions::permission_set_xml(&plugin.manifest, &lookup);
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from(format!(
+                    "Portico_{}.permissionset-meta.xml",
+                    plugin.manifest.plugin.name.replace('-', "_")
+                ))
+            });
+            std::fs::write(&out, xml).with_context(|| format!("writing {}", out.display()))?;
+            print!("{}", inspect::permissions_table(&plugin.manifest));
+            println!("\nWrote the permission set to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Run { component, booking, describe, org, config, config_file, limits, fuel } => {

@@ -322,6 +322,12 @@ impl SalesforceClient {
         Ok(describe)
     }
 
+    /// `GET /limits`: the org's limits (also a cheap check that the session and API access work).
+    pub async fn limits(&self) -> Result<serde_json::Value, SalesforceError> {
+        let response = self.send(Method::GET, "/limits", &[], None, &[]).await?;
+        Self::ok_json(response).await
+    }
+
     /// Commits a staged unit in one Composite request with `allOrNone: true`.
     pub async fn commit(&self, unit: &Unit) -> Result<Committed, SalesforceError> {
         if unit.records.is_empty() {

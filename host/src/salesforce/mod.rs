@@ -9,9 +9,11 @@
 mod client;
 mod error;
 pub mod policy;
+mod preflight;
 
 pub use client::{ApiUsage, Auth, Committed, CommittedRecord, Connection, DESCRIBE_TTL, SalesforceClient};
 pub use error::SalesforceError;
+pub use preflight::{Missing, Preflight, preflight};
 
 use std::fmt;
 

@@ -228,3 +228,31 @@ async fn an_unreachable_org_during_mapping_is_a_precise_plugin_visible_error() {
     assert!(err.contains("unavailable") && err.contains("SERVER_UNAVAILABLE"), "{err}");
     let _ = (ErrorKind::Unavailable, InvokeError::Config(String::new()), MappingError::Other(String::new()));
 }
+
+#[tokio::test]
+async fn preflight_names_exactly_what_the_connected_user_lacks() {
+    use portico_emulator::ObjectPerms;
+    use portico_host::salesforce::preflight;
+    let emu = emulator().await;
+    let client = client(&emu);
+    let manifest = runtime().load(portico_plugins::example("lead-event").unwrap().wasm).unwrap().manifest.clone();
+    assert!(preflight(&client, &manifest).await.unwrap().missing.is_empty());
+
+    emu.org.with(|s| {
+        s.profile = Profile::default()
+            .hide("Lead", "Phone")
+            .read_only("Event", "Booking_Status__c")
+            .with_object("Contact", ObjectPerms::NONE)
+            .with_object("Lead", ObjectPerms::READ)
+    });
+    let client = self::client(&emu);
+    let report = preflight(&client, &manifest).await.unwrap();
+    let got: Vec<String> = report.missing.iter().map(|m| format!("{} {}", m.permission, m.on)).collect();
+    assert_eq!(got, ["Read Contact", "Edit field Event.Booking_Status__c", "Create Lead", "Read field Lead.Phone"]);
+    assert!(report.table().contains("Read field     Lead.Phone"));
+
+    emu.org.with(|s| s.profile.api_enabled = false);
+    let report = preflight(&self::client(&emu), &manifest).await.unwrap();
+    assert!(!report.api_enabled);
+    assert_eq!(report.missing[0].permission, "API Enabled");
+}
