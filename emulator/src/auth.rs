@@ -1,6 +1,7 @@
 //! OAuth 2.0 as Salesforce's token endpoint speaks it: client credentials, web-server flow
 //! (authorization code with PKCE) and refresh tokens; revocation; forced session expiry.
-//! The JWT bearer grant is not emulated yet and answers `unsupported_grant_type`.
+//! The JWT bearer grant verifies an RS256 assertion with the test consumer's public key
+//! (`keys/`), as a connected app with an uploaded certificate does.
 
 use crate::credentials::{CLIENT_ID, CLIENT_SECRET, USERNAME};
 use base64::Engine as _;
@@ -9,6 +10,13 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
+
+/// The public key of the emulator's connected app (its "uploaded certificate").
+pub const TEST_CONSUMER_PUBLIC_KEY: &str = include_str!("../keys/test-consumer.pub.pem");
+
+/// The matching private key, for tests and `portico dev` to sign JWT bearer assertions.
+/// A test key: it protects nothing.
+pub const TEST_CONSUMER_PRIVATE_KEY: &str = include_str!("../keys/test-consumer.key.pem");
 
 /// How long an access token lives unless expired by force.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(2 * 3600);
@@ -111,13 +119,40 @@ impl Tokens {
                 }
                 Ok(self.response(base, false))
             }
-            "urn:ietf:params:oauth:grant-type:jwt-bearer" => Err(oauth_error(
-                400,
-                "unsupported_grant_type",
-                "the emulator does not implement the JWT bearer flow yet",
-            )),
+            "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
+                self.verify_assertion(get("assertion"), base)?;
+                Ok(self.response(base, false))
+            }
             other => Err(oauth_error(400, "unsupported_grant_type", &format!("grant type not supported: {other}"))),
         }
+    }
+
+    /// Checks a JWT bearer assertion: RS256 by the test consumer's key, `iss` the consumer key,
+    /// `sub` the integration user, `aud` a login host, not expired.
+    fn verify_assertion(&self, assertion: &str, base: &str) -> Result<(), OAuthError> {
+        use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+        #[derive(serde::Deserialize)]
+        struct Claims {
+            sub: String,
+        }
+        let key = DecodingKey::from_rsa_pem(TEST_CONSUMER_PUBLIC_KEY.as_bytes()).expect("the test public key parses");
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_audience(&[base, "https://login.salesforce.com", "https://test.salesforce.com"]);
+        validation.set_issuer(&[CLIENT_ID]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        let claims = decode::<Claims>(assertion, &key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::InvalidIssuer => oauth_error(400, "invalid_client_id", "client identifier invalid"),
+                K::InvalidAudience => oauth_error(400, "invalid_grant", "audience is invalid"),
+                K::ExpiredSignature => oauth_error(400, "invalid_grant", "expired authorization code"),
+                _ => oauth_error(400, "invalid_grant", "invalid assertion"),
+            }
+        })?;
+        if claims.claims.sub != USERNAME {
+            return Err(oauth_error(400, "invalid_grant", "user hasn't approved this consumer"));
+        }
+        Ok(())
     }
 
     /// `GET /services/oauth2/authorize`: approves at once (the integration user consents) and

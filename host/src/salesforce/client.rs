@@ -28,6 +28,16 @@ pub enum Auth {
         /// Consumer secret.
         client_secret: Secret,
     },
+    /// OAuth 2.0 JWT bearer: an RS256 assertion signed with the connected app's key, for the
+    /// integration user `username`.
+    JwtBearer {
+        /// Consumer key (`iss`).
+        client_id: String,
+        /// The integration user (`sub`).
+        username: String,
+        /// The RSA private key, PEM.
+        private_key: Secret,
+    },
     /// A refresh token from the web-server flow: acts as the user who authorized.
     RefreshToken {
         /// Consumer key.
@@ -153,7 +163,9 @@ impl SalesforceClient {
             .build()
             .map_err(|e| SalesforceError::Network(e.to_string()))?;
         let client_id = match &conn.auth {
-            Auth::ClientCredentials { client_id, .. } | Auth::RefreshToken { client_id, .. } => client_id.clone(),
+            Auth::ClientCredentials { client_id, .. }
+            | Auth::RefreshToken { client_id, .. }
+            | Auth::JwtBearer { client_id, .. } => client_id.clone(),
         };
         let token_url =
             conn.login_url.join("/services/oauth2/token").map_err(|e| SalesforceError::Protocol(e.to_string()))?;
@@ -168,7 +180,7 @@ impl SalesforceClient {
             Auth::RefreshToken { client_secret: Some(s), .. } => {
                 oauth = oauth.set_client_secret(ClientSecret::new(s.expose().to_owned()));
             }
-            Auth::RefreshToken { client_secret: None, .. } => {}
+            Auth::RefreshToken { client_secret: None, .. } | Auth::JwtBearer { .. } => {}
         }
         Ok(SalesforceClient {
             conn,
@@ -193,7 +205,11 @@ impl SalesforceClient {
     }
 
     async fn login(&self) -> Result<Secret, SalesforceError> {
+        if let Auth::JwtBearer { client_id, username, private_key } = &self.conn.auth {
+            return self.login_jwt(client_id, username, private_key).await;
+        }
         let result = match &self.conn.auth {
+            Auth::JwtBearer { .. } => unreachable!("handled above"),
             Auth::ClientCredentials { .. } => self.oauth.exchange_client_credentials().request_async(&self.http).await,
             Auth::RefreshToken { refresh_token, .. } => {
                 let refresh = RefreshToken::new(refresh_token.expose().to_owned());
@@ -215,6 +231,52 @@ impl SalesforceClient {
             }
             Err(RequestTokenError::Request(e)) => Err(SalesforceError::Network(e.to_string())),
             Err(e) => Err(SalesforceError::Protocol(format!("token endpoint: {e}"))),
+        }
+    }
+
+    /// The JWT bearer grant (RFC 7523), which the oauth2 crate does not cover: a short-lived
+    /// assertion (`exp` 3 minutes) posted to the token endpoint.
+    async fn login_jwt(&self, client_id: &str, username: &str, key: &Secret) -> Result<Secret, SalesforceError> {
+        #[derive(Serialize)]
+        struct Claims<'a> {
+            iss: &'a str,
+            sub: &'a str,
+            aud: &'a str,
+            exp: u64,
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let aud = self.conn.login_url.as_str().trim_end_matches('/').to_owned();
+        let claims = Claims { iss: client_id, sub: username, aud: &aud, exp: now + 180 };
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.expose().as_bytes()).map_err(|e| {
+            SalesforceError::ReconnectNeeded(format!("the connection's private key is not a valid RSA PEM key: {e}"))
+        })?;
+        let assertion = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &key)
+            .map_err(|e| {
+                SalesforceError::ReconnectNeeded(format!("the connection's private key cannot sign the assertion: {e}"))
+            })?;
+        let url =
+            self.conn.login_url.join("/services/oauth2/token").map_err(|e| SalesforceError::Protocol(e.to_string()))?;
+        let response = self
+            .http
+            .post(url)
+            .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion.as_str())])
+            .send()
+            .await
+            .map_err(|e| SalesforceError::Network(e.to_string()))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.map_err(|e| SalesforceError::Protocol(e.to_string()))?;
+        if status.is_success()
+            && let Some(token) = body["access_token"].as_str()
+        {
+            return Ok(Secret::new(token));
+        }
+        let error = body["error"].as_str().unwrap_or("unknown_error");
+        let detail = body["error_description"].as_str().unwrap_or_default();
+        match error {
+            "invalid_grant" | "invalid_client_id" | "invalid_client" => {
+                Err(SalesforceError::ReconnectNeeded(format!("{error}: {detail}")))
+            }
+            _ => Err(SalesforceError::Protocol(format!("token endpoint: {error}: {detail}"))),
         }
     }
 

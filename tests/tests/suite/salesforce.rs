@@ -256,3 +256,26 @@ async fn preflight_names_exactly_what_the_connected_user_lacks() {
     assert!(!report.api_enabled);
     assert_eq!(report.missing[0].permission, "API Enabled");
 }
+
+#[tokio::test]
+async fn the_jwt_bearer_flow_signs_in_the_integration_user() {
+    use portico_emulator::auth::TEST_CONSUMER_PRIVATE_KEY;
+    let emu = emulator().await;
+    let allow = vec![emu.base_url.trim_start_matches("http://").to_owned()];
+    let jwt = |username: &str, key: &str| {
+        let auth =
+            Auth::JwtBearer { client_id: CLIENT_ID.into(), username: username.into(), private_key: Secret::new(key) };
+        SalesforceClient::new(Connection::new(&emu.base_url, &emu.base_url, auth, &allow).unwrap()).unwrap()
+    };
+    let good = jwt(portico_emulator::credentials::USERNAME, TEST_CONSUMER_PRIVATE_KEY);
+    good.describe_object("Lead").await.unwrap();
+    assert_eq!(emu.org.calls("token"), 1);
+
+    let stranger = jwt("someone@else.example", TEST_CONSUMER_PRIVATE_KEY);
+    let err = stranger.describe_object("Lead").await.unwrap_err();
+    assert!(err.to_string().contains("reconnect needed") && err.to_string().contains("approved"), "{err}");
+
+    let other_key = include_str!("../../../emulator/keys/test-consumer.pub.pem");
+    let err = jwt(portico_emulator::credentials::USERNAME, other_key).describe_object("Lead").await.unwrap_err();
+    assert!(err.to_string().starts_with("reconnect needed") && err.to_string().contains("private key"), "{err}");
+}
