@@ -113,6 +113,27 @@ async fn gate(State(ctx): State<Ctx>, request: Request, next: Next) -> Response 
         Some(e) => e.into_response(),
         None => next.run(request).await,
     };
+    let drop_it = ctx.org.with(|s| {
+        let d = s.faults.drop_connections > 0;
+        if d {
+            s.faults.drop_connections -= 1;
+        }
+        d
+    });
+    if drop_it {
+        // Headers go out, then the body fails: hyper aborts the connection mid-response.
+        let failing = futures_util::stream::once(async {
+            Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "fault injection",
+            ))
+        });
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_LENGTH, "1000")
+            .body(axum::body::Body::from_stream(failing))
+            .expect("valid response");
+    }
     let used = ctx.org.api_calls();
     if let Ok(v) = HeaderValue::from_str(&format!("api-usage={used}/{}", ctx.org.daily_api_requests)) {
         response.headers_mut().insert("Sforce-Limit-Info", v);

@@ -50,6 +50,9 @@ pub struct Faults {
     pub unavailable: u32,
     /// Answer `403 REQUEST_LIMIT_EXCEEDED` once this many API calls have been made.
     pub request_limit_after: Option<u64>,
+    /// Drop the connection mid-answer on this many next API requests (after the request took
+    /// effect, the worst case for a client: it cannot know whether the write happened).
+    pub drop_connections: u32,
 }
 
 /// The mutable part of the org.

@@ -185,6 +185,9 @@ async fn faults_are_classed_for_retry() {
     emu.org.with(|s| s.faults.request_limit_after = None);
     assert!(client.describe_object("Lead").await.is_ok());
     assert!(client.api_usage().is_some_and(|u| u.used >= 1 && u.max == 15_000));
+    emu.org.with(|s| s.faults.drop_connections = 1);
+    let err = client.limits().await.unwrap_err();
+    assert!(matches!(err, SalesforceError::Network(_)) && err.is_transient(), "a dropped connection: {err}");
     let dead = Emulator::start(Org::load(&root().join("tests/fixtures/salesforce/describe")).unwrap()).await.unwrap();
     let dead_client = self::client(&dead);
     drop(dead);
