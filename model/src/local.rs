@@ -20,7 +20,7 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -28,7 +28,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// A file is not the JSON expected.
-    #[error("{path} is not a valid {what}: {source}")]
+    #[error("{path} is not a valid {what}")]
     Json {
         /// The file.
         path: PathBuf,

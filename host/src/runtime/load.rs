@@ -131,6 +131,13 @@ struct Inspection {
 
 /// Reads the manifest and top-level exports, refusing what is not a component.
 fn inspect(bytes: &[u8]) -> Result<Inspection, LoadError> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err(LoadError::NotWasm(if bytes.is_empty() {
+            "the file is empty".to_owned()
+        } else {
+            "it does not start with the WebAssembly magic bytes `\\0asm`".to_owned()
+        }));
+    }
     let mut found = Inspection { manifest: None, exports: Vec::new(), imports: Vec::new() };
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
