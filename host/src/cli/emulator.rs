@@ -6,20 +6,28 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub(super) async fn run(port: u16, org_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(port: u16, org_dir: Option<PathBuf>, https: bool) -> anyhow::Result<ExitCode> {
     let dir = org_dir.unwrap_or_else(|| portico_plugins::repo_root().join("tests/fixtures/salesforce/describe"));
     let org = Org::load(&dir).map_err(|e| anyhow::anyhow!("cannot load the org from {}: {e}", dir.display()))?;
-    let emulator = Emulator::start_on(org, SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let emulator = if https { Emulator::start_tls_on(org, addr).await? } else { Emulator::start_on(org, addr).await? };
     let base = &emulator.base_url;
-    let host = base.trim_start_matches("http://");
+    let host = base.trim_start_matches("http://").trim_start_matches("https://");
+    let mut ca_arg = String::new();
+    if let Some(pem) = &emulator.certificate_pem {
+        let path = std::env::temp_dir().join("portico-emulator-ca.pem");
+        std::fs::write(&path, pem)?;
+        println!("TLS certificate (self-signed, for 127.0.0.1 and localhost): {}", path.display());
+        ca_arg = format!(" --ca-cert {}", path.display());
+    }
     println!("Salesforce emulator at {base}  (org: {})", dir.display());
     println!("  connected app   client_id={CLIENT_ID}  client_secret={CLIENT_SECRET}");
     println!("  user            {USERNAME} (all permissions; profiles are set from tests)");
     println!(
-        "  token           curl -s {base}/services/oauth2/token -d grant_type=client_credentials -d client_id={CLIENT_ID} -d client_secret={CLIENT_SECRET}"
+        "  token           curl -sk {base}/services/oauth2/token -d grant_type=client_credentials -d client_id={CLIENT_ID} -d client_secret={CLIENT_SECRET}"
     );
     println!(
-        "  run a plugin    portico plugin run <component.wasm> --booking <file.json> --org {base} --allow-host {host} --client-id {CLIENT_ID} --client-secret {CLIENT_SECRET}"
+        "  run a plugin    portico plugin run <component.wasm> --booking <file.json> --org {base} --allow-host {host} --client-id {CLIENT_ID} --client-secret {CLIENT_SECRET}{ca_arg}"
     );
     println!("Ctrl-C stops it.");
     tokio::signal::ctrl_c().await?;

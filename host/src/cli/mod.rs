@@ -46,6 +46,10 @@ enum Command {
         /// A recorded org folder (default: the repository's tests/fixtures/salesforce/describe).
         #[arg(long)]
         org_dir: Option<PathBuf>,
+        /// Serve https with a generated self-signed certificate (written next to the cache as
+        /// `emulator-ca.pem`; pass it to clients with --ca-cert).
+        #[arg(long)]
+        https: bool,
     },
 }
 
@@ -89,7 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plugin(cmd) => plugin::run(cmd, cache_dir).await,
         Command::Demo => plugin::demo(cache_dir).await,
-        Command::Emulator { port, org_dir } => emulator::run(port, org_dir).await,
+        Command::Emulator { port, org_dir, https } => emulator::run(port, org_dir, https).await,
         Command::Connection(ConnectionCommand::Check { org, plugin }) => {
             connection::check(org, plugin, cache_dir).await
         }

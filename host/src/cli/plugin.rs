@@ -29,6 +29,9 @@ pub(super) struct OrgArgs {
     /// A host[:port] allowed besides Salesforce's domains (for the emulator); repeatable.
     #[arg(long = "allow-host", requires = "org")]
     pub allow_hosts: Vec<String>,
+    /// An extra CA certificate (PEM) to trust, e.g. `portico emulator --https`'s.
+    #[arg(long, requires = "org")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl OrgArgs {
@@ -41,8 +44,12 @@ impl OrgArgs {
         };
         let auth = Auth::ClientCredentials { client_id: id.clone(), client_secret: Secret::new(secret.clone()) };
         let login = self.login_url.as_deref().unwrap_or(org);
-        let conn = Connection::new(org, login, auth, &self.allow_hosts)
+        let mut conn = Connection::new(org, login, auth, &self.allow_hosts)
             .map_err(|e| anyhow::anyhow!("{e} (a local emulator needs --allow-host HOST:PORT)"))?;
+        if let Some(path) = &self.ca_cert {
+            conn.extra_ca_pem =
+                Some(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?);
+        }
         Ok(Some(SalesforceClient::new(conn)?))
     }
 }

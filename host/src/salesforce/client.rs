@@ -58,6 +58,9 @@ pub struct Connection {
     pub login_url: Url,
     /// The grant.
     pub auth: Auth,
+    /// An extra certificate authority (PEM) to trust, for a development org such as the
+    /// emulator's self-signed https; real orgs need none.
+    pub extra_ca_pem: Option<String>,
 }
 
 impl Connection {
@@ -72,6 +75,7 @@ impl Connection {
             instance_url: policy::check_org_url(instance_url, allow)?,
             login_url: policy::check_org_url(login_url, allow)?,
             auth,
+            extra_ca_pem: None,
         })
     }
 }
@@ -157,11 +161,15 @@ struct SubResponse {
 impl SalesforceClient {
     /// A client for a connection. No request is made until the first call.
     pub fn new(conn: Connection) -> Result<SalesforceClient, SalesforceError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| SalesforceError::Network(e.to_string()))?;
+            .timeout(std::time::Duration::from_secs(30));
+        if let Some(pem) = &conn.extra_ca_pem {
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| SalesforceError::Protocol(format!("the extra CA certificate is not valid PEM: {e}")))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| SalesforceError::Network(e.to_string()))?;
         let client_id = match &conn.auth {
             Auth::ClientCredentials { client_id, .. }
             | Auth::RefreshToken { client_id, .. }

@@ -282,3 +282,19 @@ async fn the_jwt_bearer_flow_signs_in_the_integration_user() {
     let err = jwt(portico_emulator::credentials::USERNAME, other_key).describe_object("Lead").await.unwrap_err();
     assert!(err.to_string().starts_with("reconnect needed") && err.to_string().contains("private key"), "{err}");
 }
+
+#[tokio::test]
+async fn the_emulator_serves_https_that_a_client_trusting_its_certificate_accepts() {
+    let org = Org::load(&root().join("tests/fixtures/salesforce/describe")).unwrap();
+    let emu = Emulator::start_tls_on(org, std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    assert!(emu.base_url.starts_with("https://127.0.0.1:"));
+    let allow = vec![emu.base_url.trim_start_matches("https://").to_owned()];
+    let auth = Auth::ClientCredentials { client_id: CLIENT_ID.into(), client_secret: Secret::new(CLIENT_SECRET) };
+    let mut conn = Connection::new(&emu.base_url, &emu.base_url, auth, &allow).unwrap();
+    let untrusting = SalesforceClient::new(conn.clone()).unwrap();
+    let err = untrusting.describe_object("Lead").await.unwrap_err();
+    assert!(matches!(err, SalesforceError::Network(_)), "an unknown certificate is refused: {err}");
+    conn.extra_ca_pem = emu.certificate_pem.clone();
+    let trusting = SalesforceClient::new(conn).unwrap();
+    assert_eq!(trusting.describe_object("Lead").await.unwrap().name, "Lead");
+}
