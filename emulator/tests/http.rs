@@ -345,3 +345,15 @@ fn percent_encoding_decode(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+#[tokio::test]
+async fn opportunities_need_a_stage_and_a_close_date() {
+    let s = Session::start().await;
+    let (status, body) = s.send(reqwest::Method::POST, "/sobjects/Opportunity", json!({"Name": "Renewal"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["message"], "Required fields are missing: [StageName, CloseDate]");
+    let opp = json!({"Name": "Renewal", "StageName": "Prospecting", "CloseDate": "2027-01-31", "Amount": 12000, "AccountId": "001Dn00000QrStUIAZ"});
+    let (status, body) = s.send(reqwest::Method::POST, "/sobjects/Opportunity", opp).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body["id"].as_str().unwrap().starts_with("006"));
+}
