@@ -10,6 +10,7 @@ mod client;
 mod error;
 pub mod policy;
 mod preflight;
+pub mod web_flow;
 
 pub use client::{ApiUsage, Auth, Committed, CommittedRecord, Connection, DESCRIBE_TTL, SalesforceClient};
 pub use error::SalesforceError;

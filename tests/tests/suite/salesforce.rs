@@ -298,3 +298,36 @@ async fn the_emulator_serves_https_that_a_client_trusting_its_certificate_accept
     let trusting = SalesforceClient::new(conn).unwrap();
     assert_eq!(trusting.describe_object("Lead").await.unwrap().name, "Lead");
 }
+
+#[tokio::test]
+async fn the_web_server_flow_yields_a_refresh_token_that_acts_as_the_user() {
+    use portico_host::salesforce::web_flow;
+    let emu = emulator().await;
+    let login = url::Url::parse(&emu.base_url).unwrap();
+    let redirect = "https://portico.example/oauth/callback";
+    let started = web_flow::start(&login, CLIENT_ID, redirect).unwrap();
+    assert!(started.authorize_url.as_str().contains("code_challenge_method=S256"));
+    assert!(started.authorize_url.as_str().contains("scope=api+refresh_token"));
+    // The user's browser: Salesforce approves and redirects back with the code and state.
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let location = browser.get(started.authorize_url.clone()).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let callback = url::Url::parse(&location).unwrap();
+    let param = |k: &str| callback.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned()).unwrap();
+    let err =
+        web_flow::finish(&login, CLIENT_ID, None, redirect, &started, &param("code"), "forged").await.unwrap_err();
+    assert!(err.to_string().contains("state does not match"));
+    let authorized =
+        web_flow::finish(&login, CLIENT_ID, None, redirect, &started, &param("code"), &param("state")).await.unwrap();
+
+    let allow = vec![emu.base_url.trim_start_matches("http://").to_owned()];
+    let auth = Auth::RefreshToken {
+        client_id: CLIENT_ID.into(),
+        client_secret: None,
+        refresh_token: authorized.refresh_token,
+    };
+    let client = SalesforceClient::new(Connection::new(&emu.base_url, &emu.base_url, auth, &allow).unwrap()).unwrap();
+    assert_eq!(client.describe_object("Contact").await.unwrap().name, "Contact");
+}
