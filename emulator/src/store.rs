@@ -93,9 +93,20 @@ impl Store {
                 &["Id"],
             )]);
         }
-        let mut record = self.validate(schema, profile, &o, body, true)?;
-        check_required(&o, &record)?;
-        let id = self.next_id(&o);
+        self.create(schema, profile, &o, body)
+    }
+
+    /// Validates a new record, checks required fields, gives it an id and stores it.
+    fn create(
+        &mut self,
+        schema: &Schema,
+        profile: &Profile,
+        o: &ObjectSchema,
+        body: &Map<String, Value>,
+    ) -> Result<Written, Vec<SfError>> {
+        let mut record = self.validate(schema, profile, o, body, true)?;
+        check_required(o, &record)?;
+        let id = self.next_id(o);
         record.insert("Id".into(), Value::String(id.clone()));
         self.stamp(&mut record, true);
         self.records.entry(o.describe.name.to_ascii_lowercase()).or_default().push(record);
@@ -140,13 +151,7 @@ impl Store {
                 let mut body = body.clone();
                 body.insert(kf_name, Value::String(key.to_owned()));
                 let o = writable_object(schema, profile, object, true)?;
-                let mut record = self.validate(schema, profile, &o, &body, true)?;
-                check_required(&o, &record)?;
-                let id = self.next_id(&o);
-                record.insert("Id".into(), Value::String(id.clone()));
-                self.stamp(&mut record, true);
-                self.records.entry(name.to_ascii_lowercase()).or_default().push(record);
-                Ok(Written { id, created: true })
+                self.create(schema, profile, &o, &body)
             }
             [i] => {
                 let changes = self.validate(schema, profile, &o, body, false)?;
