@@ -122,9 +122,9 @@ impl Schema {
                 let perms = profile.object(&o.describe.name);
                 let mut entry = Map::new();
                 for key in GLOBAL_ENTRY_KEYS {
-                    if let Some(v) = o.raw.get(*key) {
-                        entry.insert((*key).to_owned(), v.clone());
-                    }
+                    // Trimmed captures lack some keys: Salesforce always sends them all.
+                    let default = if key.starts_with("associate") { Value::Null } else { Value::Bool(false) };
+                    entry.insert((*key).to_owned(), o.raw.get(*key).cloned().unwrap_or(default));
                 }
                 entry.insert("keyPrefix".into(), Value::String(o.key_prefix.clone()));
                 entry.insert("createable".into(), Value::Bool(o.describe.createable && perms.create));

@@ -67,6 +67,16 @@ async fn describe_has_the_shape_of_the_real_capture_with_urls_rewritten() {
     assert_eq!(keys(&lead["fields"][0]), keys(&capture["fields"][0]));
     assert_eq!(lead["fields"].as_array().unwrap().len(), capture["fields"].as_array().unwrap().len());
     assert_eq!(lead["urls"]["describe"], "/services/data/v62.0/sobjects/Lead/describe");
+    for object in ["Account", "Contact", "Event", "User", "Custom__c", "With_External_Id__c"] {
+        let (status, served) = s.get(&format!("/sobjects/{object}/describe")).await;
+        assert_eq!(status, StatusCode::OK, "{object}");
+        let path = fixtures().join(format!("{object}.describe.json"));
+        let capture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(keys(&served), keys(&capture), "{object}: top-level keys");
+        for (a, b) in served["fields"].as_array().unwrap().iter().zip(capture["fields"].as_array().unwrap()) {
+            assert_eq!(keys(a), keys(b), "{object}.{}: field entry keys", b["name"]);
+        }
+    }
     let (_, event) = s.get("/sobjects/Event/describe").await;
     assert!(
         event["fields"].as_array().unwrap().iter().any(|f| f["name"] == "Booking_Id__c" && f["externalId"] == true)
@@ -75,6 +85,11 @@ async fn describe_has_the_shape_of_the_real_capture_with_urls_rewritten() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(keys(&global), ["encoding", "maxBatchSize", "sobjects"]);
     assert!(global["sobjects"].as_array().unwrap().iter().any(|o| o["name"] == "Task" && o["keyPrefix"] == "00T"));
+    let captured: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("global.sobjects.json")).unwrap()).unwrap();
+    for entry in global["sobjects"].as_array().unwrap() {
+        assert_eq!(keys(entry), keys(&captured["sobjects"][0]), "global entry {}", entry["name"]);
+    }
 }
 
 #[tokio::test]
