@@ -251,13 +251,23 @@ fn print_outcome(outcome: &Outcome) -> ExitCode {
 
 /// `portico demo`: the example plugin on its samples, as a newcomer's first look.
 pub(super) async fn demo(cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    use crate::salesforce::{Auth, Connection, SalesforceClient, Secret};
+    use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
     let example = portico_plugins::example("lead-event").expect("lead-event is bundled");
     let root = portico_plugins::repo_root();
     let rt = runtime(RuntimeConfig::default(), cache_dir)?;
     let plugin = rt.load(example.wasm)?;
-    let org = Arc::new(LocalOrg::load(&root.join("tests/fixtures/salesforce/describe"))?);
-    println!("Portico demo: the `lead-event` plugin ({}) maps sample bookings to Salesforce records.", plugin.digest);
-    println!("Recorded org: tests/fixtures/salesforce/describe (real describe captures + records.json)\n");
+    let org_dir = root.join("tests/fixtures/salesforce/describe");
+    let emulator = portico_emulator::Emulator::start(portico_emulator::Org::load(&org_dir)?).await?;
+    let allow = vec![emulator.base_url.trim_start_matches("http://").to_owned()];
+    let auth = Auth::ClientCredentials { client_id: CLIENT_ID.into(), client_secret: Secret::new(CLIENT_SECRET) };
+    let client =
+        Arc::new(SalesforceClient::new(Connection::new(&emulator.base_url, &emulator.base_url, auth, &allow)?)?);
+    println!("Portico demo: the `lead-event` plugin ({}) maps sample bookings to Salesforce records", plugin.digest);
+    println!(
+        "and commits them to an emulated org at {} (real describe captures, OAuth, Composite).\n",
+        emulator.base_url
+    );
     let samples = root.join(example.dir).join("samples");
     for name in ["new-lead", "existing-contact"] {
         let path = samples.join(format!("{name}.booking.json"));
@@ -269,11 +279,22 @@ pub(super) async fn demo(cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode>
             grant: Arc::new(plugin.manifest.objects.clone()),
             config: Arc::default(),
             limits: rt.default_limits(),
-            crm: org.clone(),
+            crm: client.clone(),
         };
-        print_outcome(&rt.invoke(&plugin, call).await);
+        let outcome = rt.invoke(&plugin, call).await;
+        print_outcome(&outcome);
+        if let Ok(unit) = &outcome.result {
+            commit(&client, unit).await?;
+        }
         println!();
     }
-    println!("Next: `portico plugin check <component.wasm>` and `portico plugin run` (see README.md).");
+    let events = emulator.org.records("Event");
+    println!(
+        "The emulated org now holds {} Event(s) and {} Lead(s); {} API calls were made.",
+        events.len(),
+        emulator.org.records("Lead").len(),
+        emulator.org.api_calls()
+    );
+    println!("Next: `portico plugin check|run|permissions`, `portico emulator` (see README.md).");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,57 @@
+//! The `portico` binary as a newcomer runs it.
+
+use std::process::Command;
+
+fn portico(args: &[&str]) -> (bool, String, String) {
+    let cache = std::env::temp_dir().join(format!("portico-cli-test-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(args)
+        .env("PORTICO_CACHE_DIR", &cache)
+        .output()
+        .expect("run portico");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_demo_maps_and_commits_the_sample_bookings() {
+    let (ok, stdout, stderr) = portico(&["demo"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.matches("Committed in one request:").count(), 2, "{stdout}");
+    assert!(stdout.contains(r#""WhoId": "@{Lead_1.id}""#));
+    assert!(stdout.contains("The emulated org now holds 2 Event(s)"));
+}
+
+#[test]
+fn check_prints_the_permissions_and_refuses_non_components() {
+    let wasm = portico_plugins::wasm_path("portico_plugin_followup_task");
+    let (ok, stdout, _) = portico(&["plugin", "check", wasm.to_str().unwrap()]);
+    assert!(ok);
+    assert!(stdout.contains("System permission: API Enabled"));
+    assert!(stdout.contains("Task.ActivityDate"));
+    let (ok, _, stderr) = portico(&["plugin", "check", "Cargo.toml"]);
+    assert!(!ok);
+    assert!(stderr.contains("not a WebAssembly file"), "{stderr}");
+}
+
+#[test]
+fn run_reports_a_plugin_error_and_exits_non_zero() {
+    let wasm = portico_plugins::wasm_path("portico_plugin_lead_event");
+    let root = portico_plugins::repo_root();
+    let booking = root.join("plugins/lead-event/samples/no-attendees.booking.json");
+    let org = root.join("tests/fixtures/salesforce/describe");
+    let (ok, _, stderr) = portico(&[
+        "plugin",
+        "run",
+        wasm.to_str().unwrap(),
+        "--booking",
+        booking.to_str().unwrap(),
+        "--describe",
+        org.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("the booking has no attendees"), "{stderr}");
+}
