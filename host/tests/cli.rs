@@ -3,12 +3,7 @@
 use std::process::Command;
 
 fn portico(args: &[&str]) -> (bool, String, String) {
-    let cache = std::env::temp_dir().join(format!("portico-cli-test-{}", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .args(args)
-        .env("PORTICO_CACHE_DIR", &cache)
-        .output()
-        .expect("run portico");
+    let out = Command::new(env!("CARGO_BIN_EXE_portico")).arg("--no-cache").args(args).output().expect("run portico");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
