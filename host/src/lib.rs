@@ -16,5 +16,6 @@ pub mod cli;
 pub mod inspect;
 pub mod runtime;
 pub mod salesforce;
+pub mod store;
 
 pub use runtime::{Call, InvokeError, LoadError, Outcome, Plugin, Runtime, RuntimeConfig, Usage};

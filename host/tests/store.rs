@@ -1,0 +1,147 @@
+//! One storage suite, run against SQLite in memory and against PostgreSQL when
+//! `PORTICO_TEST_DATABASE_URL` is set (`.ci/run` sets it); each PostgreSQL test gets its own
+//! schema, dropped afterwards.
+
+use portico_host::store::{JobState, Store};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const T0: i64 = 1_800_000_000_000;
+
+async fn sqlite() -> Store {
+    Store::open("sqlite::memory:").await.unwrap()
+}
+
+/// A fresh PostgreSQL schema, or `None` (with a note) when no test database is configured.
+async fn postgres() -> Option<(Store, String, String)> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let Ok(base) = std::env::var("PORTICO_TEST_DATABASE_URL") else {
+        eprintln!("PostgreSQL storage tests skipped: PORTICO_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let schema = format!("portico_test_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+    let admin = sqlx::PgPool::connect(&base).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    Some((Store::open(&url).await.unwrap(), url, schema))
+}
+
+async fn drop_schema(schema: &str) {
+    let admin = sqlx::PgPool::connect(&std::env::var("PORTICO_TEST_DATABASE_URL").unwrap()).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.unwrap();
+}
+
+/// Runs a suite function on every available backend.
+macro_rules! on_every_backend {
+    ($name:ident, $suite:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            $suite(sqlite().await).await;
+            if let Some((store, _, schema)) = postgres().await {
+                assert_eq!(store.backend_name(), "postgres");
+                $suite(store).await;
+                drop_schema(&schema).await;
+            }
+        }
+    };
+}
+
+async fn the_same_booking_is_stored_once(store: Store) {
+    let a = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap();
+    let again = store.enqueue("t1", "bk_1", "created", "{\"other\":1}", T0 + 5).await.unwrap();
+    assert!(a.created && !again.created);
+    assert_eq!(a.id, again.id);
+    let other_kind = store.enqueue("t1", "bk_1", "cancelled", "{}", T0).await.unwrap();
+    let other_tenant = store.enqueue("t2", "bk_1", "created", "{}", T0).await.unwrap();
+    assert!(other_kind.created && other_tenant.created);
+    assert_eq!(store.job(a.id).await.unwrap().unwrap().payload, "{}", "the first delivery is kept");
+}
+on_every_backend!(the_same_booking_is_stored_once_everywhere, the_same_booking_is_stored_once);
+
+async fn a_claimed_job_runs_once(store: Store) {
+    let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    let job = store.claim("w1", T0, 30_000).await.unwrap().unwrap();
+    assert_eq!((job.id, job.state(), job.attempts), (id, JobState::Running, 1));
+    assert!(store.claim("w2", T0 + 1, 30_000).await.unwrap().is_none());
+    assert!(store.succeed(id, "w1", T0 + 2).await.unwrap());
+    assert_eq!(store.job(id).await.unwrap().unwrap().state(), JobState::Succeeded);
+    assert!(store.claim("w2", T0 + 3, 30_000).await.unwrap().is_none());
+}
+on_every_backend!(a_claimed_job_runs_once_everywhere, a_claimed_job_runs_once);
+
+async fn a_dead_workers_job_is_picked_up_again(store: Store) {
+    let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    store.claim("w1", T0, 100).await.unwrap().unwrap();
+    let retaken = store.claim("w2", T0 + 200, 100).await.unwrap().unwrap();
+    assert_eq!((retaken.id, retaken.attempts, retaken.lease_owner.as_deref()), (id, 2, Some("w2")));
+    assert!(!store.succeed(id, "w1", T0 + 250).await.unwrap(), "the dead worker no longer holds it");
+    assert!(store.succeed(id, "w2", T0 + 260).await.unwrap());
+}
+on_every_backend!(a_dead_workers_job_is_picked_up_again_everywhere, a_dead_workers_job_is_picked_up_again);
+
+async fn failures_retry_later_or_wait_for_replay(store: Store) {
+    let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    store.claim("w1", T0, 30_000).await.unwrap().unwrap();
+    assert!(store.fail(id, "w1", "503 SERVER_UNAVAILABLE", Some(T0 + 1_000), T0 + 10).await.unwrap());
+    assert!(store.claim("w1", T0 + 500, 30_000).await.unwrap().is_none(), "not before the backoff");
+    store.claim("w1", T0 + 1_000, 30_000).await.unwrap().unwrap();
+    assert!(store.fail(id, "w1", "REQUIRED_FIELD_MISSING: Company", None, T0 + 1_010).await.unwrap());
+    let failed = store.job(id).await.unwrap().unwrap();
+    assert_eq!((failed.state(), failed.error.as_deref()), (JobState::Failed, Some("REQUIRED_FIELD_MISSING: Company")));
+    assert!(store.claim("w1", T0 + 9_000, 30_000).await.unwrap().is_none());
+    assert!(store.replay(id, T0 + 10_000).await.unwrap());
+    assert!(!store.replay(id, T0 + 10_000).await.unwrap(), "only failed jobs replay");
+    assert_eq!(store.claim("w1", T0 + 10_000, 30_000).await.unwrap().unwrap().attempts, 3);
+}
+on_every_backend!(failures_retry_later_or_wait_for_replay_everywhere, failures_retry_later_or_wait_for_replay);
+
+async fn a_bookings_jobs_run_in_order(store: Store) {
+    let created = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    let moved = store.enqueue("t1", "bk_1", "rescheduled", "{}", T0 + 1).await.unwrap().id;
+    let other = store.enqueue("t1", "bk_2", "created", "{}", T0 + 2).await.unwrap().id;
+    assert_eq!(store.claim("w1", T0 + 3, 30_000).await.unwrap().unwrap().id, created);
+    assert_eq!(store.claim("w2", T0 + 3, 30_000).await.unwrap().unwrap().id, other, "the reschedule waits");
+    assert!(store.claim("w3", T0 + 3, 30_000).await.unwrap().is_none());
+    store.succeed(created, "w1", T0 + 4).await.unwrap();
+    assert_eq!(store.claim("w3", T0 + 5, 30_000).await.unwrap().unwrap().id, moved);
+}
+on_every_backend!(a_bookings_jobs_run_in_order_everywhere, a_bookings_jobs_run_in_order);
+
+#[tokio::test]
+async fn two_replicas_on_one_postgres_never_claim_the_same_job() {
+    let Some((first, url, schema)) = postgres().await else { return };
+    let second = Store::open(&url).await.unwrap();
+    for n in 0..60 {
+        first.enqueue("t1", &format!("bk_{n}"), "created", "{}", T0).await.unwrap();
+    }
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let store = if w % 2 == 0 { first.clone() } else { second.clone() };
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = store.claim(&format!("w{w}"), T0 + 1, 60_000).await.unwrap() {
+                mine.push(job.id);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    all.sort();
+    let unique = all.len();
+    all.dedup();
+    assert_eq!((unique, all.len()), (60, 60), "every job claimed exactly once");
+    drop_schema(&schema).await;
+}
+
+#[tokio::test]
+async fn a_sqlite_file_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("portico.db").display());
+    let id = Store::open(&url).await.unwrap().enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    let reopened = Store::open(&url).await.unwrap();
+    assert_eq!(reopened.job(id).await.unwrap().unwrap().booking_id, "bk_1");
+    assert!(matches!(Store::open("mysql://x").await, Err(portico_host::store::StoreError::UnsupportedUrl(_))));
+}
