@@ -89,7 +89,7 @@ pub fn run(org: &Org, version: &str, request: CompositeRequest) -> Result<Value,
         )]);
     }
     let mut state = org.state.lock().expect("org lock");
-    let snapshot = state.store.clone();
+    state.store.begin();
     let mut results: HashMap<String, Value> = HashMap::new();
     let mut responses = Vec::new();
     let mut failed = false;
@@ -115,7 +115,8 @@ pub fn run(org: &Org, version: &str, request: CompositeRequest) -> Result<Value,
                 .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
                 .collect();
             let body_map = body.as_ref().and_then(Value::as_object).cloned().unwrap_or_default();
-            let (schema, profile) = (&org.schema, &state.profile.clone());
+            let profile = state.profile.clone();
+            let (schema, profile) = (&org.schema, &profile);
             match (r.method.as_str(), parts.as_slice()) {
                 ("POST", [object]) => {
                     let w = state.store.insert(schema, profile, object, &body_map).map_err(|e| (400, e))?;
@@ -155,7 +156,7 @@ pub fn run(org: &Org, version: &str, request: CompositeRequest) -> Result<Value,
         }
     }
     if failed && request.all_or_none {
-        state.store = snapshot;
+        state.store.rollback();
         // Salesforce reports the requests before the failure as halted too.
         for resp in responses.iter_mut() {
             if resp["httpStatusCode"].as_u64().is_some_and(|s| s < 300) {
@@ -165,6 +166,8 @@ pub fn run(org: &Org, version: &str, request: CompositeRequest) -> Result<Value,
             }
         }
     }
+    // Without allOrNone the successful subrequests stay, failed or not.
+    state.store.commit();
     Ok(json!({ "compositeResponse": responses }))
 }
 

@@ -18,6 +18,17 @@ pub struct Store {
     records: BTreeMap<String, Vec<Record>>,
     serial: u64,
     clock: i64,
+    /// While a transaction is open: how to undo each write, in order.
+    journal: Option<Vec<Undo>>,
+}
+
+/// How to undo one write.
+#[derive(Clone, Debug)]
+enum Undo {
+    /// Remove the last record of the object.
+    Inserted(String),
+    /// Put the record back at the index.
+    Updated(String, usize, Record),
 }
 
 /// The outcome of a successful write.
@@ -59,6 +70,40 @@ impl Store {
         }
         record.insert("LastModifiedDate".into(), Value::String(now.clone()));
         record.insert("SystemModstamp".into(), Value::String(now));
+    }
+
+    /// Starts a transaction: writes until [`Store::commit`] or [`Store::rollback`] are
+    /// journaled (a Composite request with `allOrNone`), so undoing costs what was written,
+    /// not a copy of the org.
+    pub fn begin(&mut self) {
+        self.journal = Some(Vec::new());
+    }
+
+    /// Keeps the transaction's writes.
+    pub fn commit(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undoes the transaction's writes (ids are not reused, as in Salesforce).
+    pub fn rollback(&mut self) {
+        for undo in self.journal.take().unwrap_or_default().into_iter().rev() {
+            match undo {
+                Undo::Inserted(object) => {
+                    self.records.get_mut(&object).and_then(Vec::pop);
+                }
+                Undo::Updated(object, i, previous) => {
+                    if let Some(slot) = self.records.get_mut(&object).and_then(|l| l.get_mut(i)) {
+                        *slot = previous;
+                    }
+                }
+            }
+        }
+    }
+
+    fn journal(&mut self, undo: impl FnOnce() -> Undo) {
+        if let Some(journal) = &mut self.journal {
+            journal.push(undo());
+        }
     }
 
     /// The records of an object.
@@ -109,7 +154,9 @@ impl Store {
         let id = self.next_id(o);
         record.insert("Id".into(), Value::String(id.clone()));
         self.stamp(&mut record, true);
-        self.records.entry(o.describe.name.to_ascii_lowercase()).or_default().push(record);
+        let object = o.describe.name.to_ascii_lowercase();
+        self.journal(|| Undo::Inserted(object.clone()));
+        self.records.entry(object).or_default().push(record);
         Ok(Written { id, created: true })
     }
 
@@ -155,12 +202,14 @@ impl Store {
             }
             [i] => {
                 let changes = self.validate(schema, profile, &o, body, false)?;
-                let list = self.records.get_mut(&name.to_ascii_lowercase()).expect("matched");
-                let mut record = list[*i].clone();
+                let object = name.to_ascii_lowercase();
+                let previous = self.records.get(&object).expect("matched")[*i].clone();
+                let mut record = previous.clone();
                 record.extend(changes);
                 let id = record.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned();
                 self.stamp(&mut record, false);
-                self.records.get_mut(&name.to_ascii_lowercase()).expect("matched")[*i] = record;
+                self.journal(|| Undo::Updated(object.clone(), *i, previous));
+                self.records.get_mut(&object).expect("matched")[*i] = record;
                 Ok(Written { id, created: false })
             }
             many => Err(vec![SfError::new(
