@@ -17,6 +17,7 @@ pub mod limits;
 pub mod local;
 pub mod manifest;
 pub mod permissions;
+pub mod platforms;
 pub mod session;
 pub mod soql;
 pub mod staging;
