@@ -16,6 +16,7 @@ pub mod cli;
 pub mod inspect;
 pub mod runtime;
 pub mod salesforce;
+pub mod service;
 pub mod store;
 
 pub use runtime::{Call, InvokeError, LoadError, Outcome, Plugin, Runtime, RuntimeConfig, Usage};

@@ -50,3 +50,21 @@ fn run_reports_a_plugin_error_and_exits_non_zero() {
     assert!(!ok);
     assert!(stderr.contains("the booking has no attendees"), "{stderr}");
 }
+
+#[test]
+fn dev_serves_a_demo_tenant_and_commits_the_sample_booking() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev_dir = dir.path().join("dev");
+    let (ok, stdout, stderr) = portico(&["dev", "--once", "--port", "0", "--dir", dev_dir.to_str().unwrap()]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("plugin lead-event sha256:"), "{stdout}");
+    assert!(stdout.contains("202 Accepted: job 1"), "{stdout}");
+    assert!(stdout.contains("job 1 succeeded"), "{stdout}");
+    assert!(stdout.contains("created Lead 00Q") && stdout.contains("created Event 00U"), "{stdout}");
+    assert!(stdout.contains("cargo run -- send plugins/lead-event/samples/existing-contact.booking.json"));
+    assert!(dev_dir.join("portico.db").exists() && dev_dir.join("demo-tenant.json").exists());
+    // A second run reuses the folder: same tenant, a new job.
+    let (ok, stdout, stderr) = portico(&["dev", "--once", "--port", "0", "--dir", dev_dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("job 2 succeeded"), "{stdout}");
+}

@@ -3,6 +3,7 @@
 mod connection;
 mod emulator;
 mod plugin;
+mod serve;
 
 use crate::runtime::{Runtime, RuntimeConfig};
 use clap::{Parser, Subcommand};
@@ -37,6 +38,51 @@ enum Command {
     /// Work with a tenant's Salesforce connection.
     #[command(subcommand)]
     Connection(ConnectionCommand),
+    /// Run the service: admin API, signed booking ingestion and job workers.
+    Serve {
+        /// The config file (TOML; see README). Environment: PORTICO_LISTEN, DATABASE_URL,
+        /// PORTICO_PUBLIC_URL, PORTICO_MASTER_KEY / PORTICO_MASTER_KEY_FILE.
+        #[arg(long, env = "PORTICO_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Operator tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// The whole product on this machine: SQLite in a local folder, an in-process emulated
+    /// Salesforce org, a demo tenant with the `lead-event` plugin active. Sends a sample booking
+    /// and shows its records, then keeps serving.
+    Dev {
+        /// Where the database, master key and demo secrets live.
+        #[arg(long, default_value = ".portico-dev")]
+        dir: PathBuf,
+        /// The port to serve on (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Exit after the sample booking instead of serving.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Sign and send a booking file to a running service (by default the `portico dev` one),
+    /// then show the job's outcome.
+    Send {
+        /// The booking (canonical JSON).
+        file: PathBuf,
+        /// The `portico dev` folder to read the URL, tenant and secrets from.
+        #[arg(long, default_value = ".portico-dev")]
+        dev_dir: PathBuf,
+        /// The service URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// The tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The tenant's webhook secret.
+        #[arg(long, env = "PORTICO_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// An API key to watch the job with.
+        #[arg(long, env = "PORTICO_API_KEY", hide_env_values = true)]
+        key: Option<String>,
+    },
     /// Serve an emulated Salesforce org on this machine (http on 127.0.0.1) and print its URL
     /// and test credentials.
     Emulator {
@@ -50,6 +96,28 @@ enum Command {
         /// `emulator-ca.pem`; pass it to clients with --ca-cert).
         #[arg(long)]
         https: bool,
+        /// Delay every answer by this many milliseconds (a distant org, for load tests).
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a platform admin API key in the configured database and print it (once).
+    CreateKey {
+        /// The config file.
+        #[arg(long, env = "PORTICO_CONFIG")]
+        config: Option<PathBuf>,
+        /// What the key is for.
+        #[arg(long, default_value = "platform admin")]
+        label: String,
+    },
+    /// Print a new random master key (`id:base64`) for PORTICO_MASTER_KEY or master_key_file.
+    GenerateMasterKey {
+        /// The key id (stored with every value it seals, so keys can rotate).
+        #[arg(long, default_value = "k1")]
+        id: String,
     },
 }
 
@@ -68,10 +136,16 @@ enum ConnectionCommand {
 
 /// Entry point of the `portico` binary.
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PORTICO_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    // `PORTICO_LOG` filters (default: warnings; `portico serve` logs info); `PORTICO_LOG_FORMAT=json`
+    // writes one JSON object per line, with the span fields (job, tenant) on every event.
+    let default = if std::env::args().nth(1).as_deref() == Some("serve") { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTICO_LOG").unwrap_or_else(|_| default.into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("PORTICO_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -93,14 +167,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plugin(cmd) => plugin::run(cmd, cache_dir).await,
         Command::Demo => plugin::demo(cache_dir).await,
-        Command::Emulator { port, org_dir, https } => emulator::run(port, org_dir, https).await,
+        Command::Emulator { port, org_dir, https, latency_ms } => emulator::run(port, org_dir, https, latency_ms).await,
         Command::Connection(ConnectionCommand::Check { org, plugin }) => {
             connection::check(org, plugin, cache_dir).await
+        }
+        Command::Serve { config } => serve::serve(config).await,
+        Command::Admin(AdminCommand::CreateKey { config, label }) => serve::create_admin_key(config, label).await,
+        Command::Admin(AdminCommand::GenerateMasterKey { id }) => Ok(serve::generate_master_key(&id)),
+        Command::Dev { dir, port, once } => serve::dev(dir, port, cache_dir, once).await,
+        Command::Send { file, dev_dir, url, tenant, secret, key } => {
+            serve::send(file, dev_dir, url, tenant, secret, key).await
         }
     }
 }
 
-fn default_cache_dir() -> Option<PathBuf> {
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;

@@ -120,6 +120,11 @@ impl Runtime {
         limits
     }
 
+    /// A plugin already loaded (pre-linked in memory) by its digest, without its bytes.
+    pub fn loaded(&self, digest: &str) -> Option<Arc<Plugin>> {
+        self.pre_for(digest)
+    }
+
     fn pre_for(&self, digest: &str) -> Option<Arc<Plugin>> {
         self.loaded.lock().expect("plugin cache lock").get(digest).cloned()
     }

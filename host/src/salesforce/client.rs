@@ -131,6 +131,7 @@ pub struct SalesforceClient {
     describes: Mutex<HashMap<String, CachedDescribe>>,
     describe_ttl: Duration,
     usage: Mutex<Option<ApiUsage>>,
+    calls: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -198,6 +199,7 @@ impl SalesforceClient {
             describes: Mutex::new(HashMap::new()),
             describe_ttl: DESCRIBE_TTL,
             usage: Mutex::new(None),
+            calls: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -205,6 +207,12 @@ impl SalesforceClient {
     pub fn with_describe_ttl(mut self, ttl: Duration) -> SalesforceClient {
         self.describe_ttl = ttl;
         self
+    }
+
+    /// REST API requests this client has sent (token requests not included: they do not
+    /// count against the org's API allowance).
+    pub fn api_calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// API usage as last reported by Salesforce.
@@ -320,6 +328,7 @@ impl SalesforceClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let response = request.send().await.map_err(|e| SalesforceError::Network(e.to_string()))?;
             self.note_usage(&response);
             if response.status() == StatusCode::UNAUTHORIZED {

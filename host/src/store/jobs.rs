@@ -1,6 +1,7 @@
 //! Booking jobs: stored before `202 Accepted`, claimed with a lease, retried or failed.
 
-use super::{Backend, Store, StoreError, on_pool};
+use super::audit::NewAudit;
+use super::{Backend, Store, StoreError, on_pool, on_read_pool};
 use serde::Serialize;
 
 /// Where a job is in its life.
@@ -18,7 +19,8 @@ pub enum JobState {
 }
 
 impl JobState {
-    fn as_str(self) -> &'static str {
+    /// Its name in storage and the API.
+    pub fn as_str(self) -> &'static str {
         match self {
             JobState::Pending => "pending",
             JobState::Running => "running",
@@ -27,7 +29,8 @@ impl JobState {
         }
     }
 
-    fn parse(s: &str) -> JobState {
+    /// Parses a stored state name.
+    pub fn parse(s: &str) -> JobState {
         match s {
             "running" => JobState::Running,
             "succeeded" => JobState::Succeeded,
@@ -63,6 +66,47 @@ pub struct Job {
     pub lease_until: Option<i64>,
     /// The last error.
     pub error: Option<String>,
+    /// The plugin version of the last run.
+    pub digest: Option<String>,
+    /// The plugin's log lines of the last run (JSON).
+    pub logs: Option<String>,
+    /// Resources the last run used (JSON).
+    pub usage: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// What a run left behind, kept with the job.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// The plugin version run.
+    pub digest: Option<String>,
+    /// Its log lines (JSON).
+    pub logs: Option<String>,
+    /// Resources used (JSON).
+    pub usage: Option<String>,
+}
+
+/// The result of a signed delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored (or found already stored).
+    Job(Enqueued),
+    /// The nonce was used before: nothing stored.
+    NonceReused,
+}
+
+/// How many jobs are in each state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    /// Waiting.
+    pub pending: i64,
+    /// Claimed.
+    pub running: i64,
+    /// Failed permanently.
+    pub failed: i64,
 }
 
 impl Job {
@@ -81,8 +125,8 @@ pub struct Enqueued {
     pub created: bool,
 }
 
-const COLUMNS: &str =
-    "id, tenant_id, booking_id, kind, payload, state, attempts, run_after, lease_owner, lease_until, error";
+const COLUMNS: &str = "id, tenant_id, booking_id, kind, payload, state, attempts, run_after, lease_owner, \
+    lease_until, error, digest, logs, usage, created_at, updated_at";
 
 impl Store {
     /// Stores a job, once per (tenant, booking id, kind).
@@ -126,30 +170,151 @@ impl Store {
     /// come, or a running one whose lease expired (its worker died). A booking's jobs run in
     /// order: none is claimed while an earlier job of the same booking is unfinished.
     pub async fn claim(&self, worker: &str, now_ms: i64, lease_ms: i64) -> Result<Option<Job>, StoreError> {
-        let candidates = "SELECT j.id FROM jobs j \
-             WHERE ((j.state = 'pending' AND j.run_after <= $3) OR (j.state = 'running' AND j.lease_until < $3)) \
+        self.claim_excluding(worker, now_ms, lease_ms, &[]).await
+    }
+
+    /// [`Store::claim`], skipping the jobs of `busy` tenants (those at their concurrency limit),
+    /// so one tenant's backlog cannot hold the workers the others need.
+    pub async fn claim_excluding(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        busy: &[String],
+    ) -> Result<Option<Job>, StoreError> {
+        Ok(self.claim_batch(worker, now_ms, lease_ms, busy, 1).await?.pop())
+    }
+
+    /// Claims up to `limit` runnable jobs at once (oldest first), skipping `busy` tenants: one
+    /// statement for a batch, so claiming keeps up with many workers.
+    pub async fn claim_batch(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        busy: &[String],
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let skip = if busy.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 4)).collect();
+            format!("AND j.tenant_id NOT IN ({}) ", list.join(", "))
+        };
+        // SQLite would otherwise collect every runnable job through `jobs_claimable` and sort
+        // them, for each claim: under a backlog that is the whole queue. Walking the partial
+        // index of open jobs in id order stops at the first claimable one.
+        let from = match self.backend {
+            Backend::Postgres(_) => "jobs j",
+            Backend::Sqlite { .. } => "jobs j INDEXED BY jobs_open",
+        };
+        let candidates = format!(
+            "SELECT j.id FROM {from} \
+             WHERE j.state IN ('pending', 'running') \
+             AND ((j.state = 'pending' AND j.run_after <= $3) OR (j.state = 'running' AND j.lease_until < $3)) {skip}\
              AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.tenant_id = j.tenant_id AND e.booking_id = j.booking_id \
                              AND e.id < j.id AND e.state IN ('pending', 'running')) \
-             ORDER BY j.id LIMIT 1";
+             ORDER BY j.id LIMIT {}",
+            limit.max(1)
+        );
         // PostgreSQL: replicas skip each other's locked rows. SQLite: one writer at a time.
         let lock = match self.backend {
             Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite(_) => "",
+            Backend::Sqlite { .. } => "",
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
-             WHERE id = ({candidates}{lock}) RETURNING {COLUMNS}"
+             WHERE id IN ({candidates}{lock}) RETURNING {COLUMNS}"
         );
-        let job: Option<Job> = on_pool!(self, |pool| {
-            sqlx::query_as(&sql).bind(worker).bind(now_ms + lease_ms).bind(now_ms).fetch_optional(pool).await?
+        let mut jobs: Vec<Job> = on_pool!(self, |pool| {
+            let mut query = sqlx::query_as(&sql).bind(worker).bind(now_ms + lease_ms).bind(now_ms);
+            for tenant in busy {
+                query = query.bind(tenant);
+            }
+            query.fetch_all(pool).await?
         });
-        Ok(job)
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
     }
 
     /// Marks a claimed job done. `false` when `worker` no longer holds it (its lease expired and
     /// another worker took it): the caller must not report success twice.
     pub async fn succeed(&self, id: i64, worker: &str, now_ms: i64) -> Result<bool, StoreError> {
-        self.finish(id, worker, JobState::Succeeded, None, now_ms, now_ms).await
+        self.succeed_with(id, worker, &RunReport::default(), &[], now_ms).await
+    }
+
+    /// Marks a claimed job done with its run report, and adds the committed records to the
+    /// audit trail in the same transaction. `false` (and nothing written) when `worker` no
+    /// longer holds the job.
+    pub async fn succeed_with(
+        &self,
+        id: i64,
+        worker: &str,
+        report: &RunReport,
+        audit: &[NewAudit],
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let row: Option<(String,)> = sqlx::query_as(
+                "UPDATE jobs SET state = 'succeeded', error = NULL, lease_owner = NULL, lease_until = NULL, \
+                 digest = $1, logs = $2, usage = $3, updated_at = $4 \
+                 WHERE id = $5 AND state = 'running' AND lease_owner = $6 RETURNING tenant_id",
+            )
+            .bind(&report.digest)
+            .bind(&report.logs)
+            .bind(&report.usage)
+            .bind(now_ms)
+            .bind(id)
+            .bind(worker)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match row {
+                None => false,
+                Some((tenant,)) => {
+                    if !audit.is_empty() {
+                        // One statement for the unit's records (at most 25).
+                        let rows: Vec<String> = (0..audit.len())
+                            .map(|i| {
+                                let b = 8 * i;
+                                format!(
+                                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                                    b + 1,
+                                    b + 2,
+                                    b + 3,
+                                    b + 4,
+                                    b + 5,
+                                    b + 6,
+                                    b + 7,
+                                    b + 8
+                                )
+                            })
+                            .collect();
+                        let sql = format!(
+                            "INSERT INTO audit (tenant_id, job_id, digest, sobject, record_id, created, fields, committed_at) \
+                             VALUES {}",
+                            rows.join(", ")
+                        );
+                        let mut query = sqlx::query(&sql);
+                        for record in audit {
+                            query = query
+                                .bind(&tenant)
+                                .bind(id)
+                                .bind(report.digest.as_deref().unwrap_or_default())
+                                .bind(&record.sobject)
+                                .bind(&record.record_id)
+                                .bind(record.created)
+                                .bind(&record.fields)
+                                .bind(now_ms);
+                        }
+                        query.execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    true
+                }
+            }
+        });
+        Ok(done)
     }
 
     /// Fails a claimed job: with `retry_at`, back to pending until then (a transient error);
@@ -162,27 +327,49 @@ impl Store {
         retry_at: Option<i64>,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let state = if retry_at.is_some() { JobState::Pending } else { JobState::Failed };
-        self.finish(id, worker, state, Some(error), retry_at.unwrap_or(now_ms), now_ms).await
+        self.fail_with(id, worker, &RunReport::default(), error, retry_at, now_ms).await
     }
 
-    async fn finish(
+    /// [`Store::fail`] keeping the run report with the job.
+    pub async fn fail_with(
         &self,
         id: i64,
         worker: &str,
-        state: JobState,
-        error: Option<&str>,
-        run_after: i64,
+        report: &RunReport,
+        error: &str,
+        retry_at: Option<i64>,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let state = if retry_at.is_some() { JobState::Pending } else { JobState::Failed };
         let done = on_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE jobs SET state = $1, error = $2, run_after = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
-                 WHERE id = $5 AND state = 'running' AND lease_owner = $6",
+                "UPDATE jobs SET state = $1, error = $2, run_after = $3, lease_owner = NULL, lease_until = NULL, \
+                 digest = $4, logs = $5, usage = $6, updated_at = $7 \
+                 WHERE id = $8 AND state = 'running' AND lease_owner = $9",
             )
             .bind(state.as_str())
             .bind(error)
-            .bind(run_after)
+            .bind(retry_at.unwrap_or(now_ms))
+            .bind(&report.digest)
+            .bind(&report.logs)
+            .bind(&report.usage)
+            .bind(now_ms)
+            .bind(id)
+            .bind(worker)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Gives a claimed job back untouched (the worker is shutting down): pending again now.
+    pub async fn release(&self, id: i64, worker: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until = NULL, run_after = $1, \
+                 attempts = attempts - 1, updated_at = $1 WHERE id = $2 AND state = 'running' AND lease_owner = $3",
+            )
             .bind(now_ms)
             .bind(id)
             .bind(worker)
@@ -196,20 +383,186 @@ impl Store {
     /// Puts a failed job back in the queue (after the tenant fixed the plugin or config).
     pub async fn replay(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         let done = on_pool!(self, |pool| {
-            sqlx::query("UPDATE jobs SET state = 'pending', run_after = $1, updated_at = $1, error = NULL WHERE id = $2 AND state = 'failed'")
-                .bind(now_ms)
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "UPDATE jobs SET state = 'pending', run_after = $1, updated_at = $1, attempts = 0 \
+                 WHERE id = $2 AND state = 'failed'",
+            )
+            .bind(now_ms)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(done == 1)
+    }
+
+    /// Replays one of a tenant's failed jobs; `false` when the tenant has no such failed job.
+    pub async fn replay_for(&self, tenant: &str, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'pending', run_after = $1, updated_at = $1, attempts = 0 \
+                 WHERE id = $2 AND tenant_id = $3 AND state = 'failed'",
+            )
+            .bind(now_ms)
+            .bind(id)
+            .bind(tenant)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Replays every failed job of a tenant; returns how many.
+    pub async fn replay_all_failed(&self, tenant: &str, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'pending', run_after = $1, updated_at = $1, attempts = 0 \
+                 WHERE tenant_id = $2 AND state = 'failed'",
+            )
+            .bind(now_ms)
+            .bind(tenant)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
+    }
+
+    /// Stores a signed delivery: records its nonce (until `nonce_expires`) and enqueues the job
+    /// in one transaction, so a reused nonce stores nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn ingest(
+        &self,
+        tenant: &str,
+        nonce: Option<(&str, i64)>,
+        booking_id: &str,
+        kind: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError> {
+        let result = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut fresh = true;
+            if let Some((nonce, expires)) = nonce {
+                fresh = sqlx::query(
+                    "INSERT INTO nonces (tenant_id, nonce, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tenant_id, nonce) DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(nonce)
+                .bind(expires)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+            }
+            if !fresh {
+                Ingested::NonceReused
+            } else {
+                let inserted: Option<(i64,)> = sqlx::query_as(
+                    "INSERT INTO jobs (tenant_id, booking_id, kind, payload, state, run_after, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
+                     ON CONFLICT (tenant_id, booking_id, kind) DO NOTHING RETURNING id",
+                )
+                .bind(tenant)
+                .bind(booking_id)
+                .bind(kind)
+                .bind(payload)
+                .bind(now_ms)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let enqueued = match inserted {
+                    Some((id,)) => Enqueued { id, created: true },
+                    None => {
+                        let (id,): (i64,) = sqlx::query_as(
+                            "SELECT id FROM jobs WHERE tenant_id = $1 AND booking_id = $2 AND kind = $3",
+                        )
+                        .bind(tenant)
+                        .bind(booking_id)
+                        .bind(kind)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        Enqueued { id, created: false }
+                    }
+                };
+                tx.commit().await?;
+                Ingested::Job(enqueued)
+            }
+        });
+        Ok(result)
+    }
+
+    /// Forgets nonces whose timestamps can no longer pass the freshness check.
+    pub async fn purge_nonces(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM nonces WHERE expires_at < $1").bind(now_ms).execute(pool).await?.rows_affected()
+        }))
+    }
+
+    /// One of a tenant's jobs.
+    pub async fn job_for(&self, tenant: &str, id: i64) -> Result<Option<Job>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2");
+        Ok(on_read_pool!(self, |pool| sqlx::query_as(&sql).bind(id).bind(tenant).fetch_optional(pool).await?))
+    }
+
+    /// A tenant's jobs, newest first, optionally in one state, before id `before` (paging).
+    pub async fn jobs(
+        &self,
+        tenant: &str,
+        state: Option<JobState>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Job>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR state = $2) \
+             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+        );
+        Ok(on_read_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(tenant)
+                .bind(state.map(JobState::as_str))
+                .bind(before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Jobs per state, for one tenant or all.
+    pub async fn queue_depth(&self, tenant: Option<&str>) -> Result<QueueDepth, StoreError> {
+        let rows: Vec<(String, i64)> = on_read_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT state, COUNT(*) FROM jobs WHERE ($1 IS NULL OR tenant_id = $1) \
+                 AND state IN ('pending', 'running', 'failed') GROUP BY state",
+            )
+            .bind(tenant)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut depth = QueueDepth::default();
+        for (state, n) in rows {
+            match JobState::parse(&state) {
+                JobState::Pending => depth.pending = n,
+                JobState::Running => depth.running = n,
+                JobState::Failed => depth.failed = n,
+                JobState::Succeeded => {}
+            }
+        }
+        Ok(depth)
+    }
+
+    /// Checks the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_read_pool!(self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
     }
 
     /// A job by id.
     pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
-        let job: Option<Job> = on_pool!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
+        let job: Option<Job> = on_read_pool!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
         Ok(job)
     }
 }

@@ -5,9 +5,17 @@
 //! row locking with `FOR UPDATE SKIP LOCKED` — is per backend. Migrations are per backend
 //! (`host/migrations/{sqlite,postgres}`).
 
+mod audit;
+mod connections;
 mod jobs;
+mod plugins;
+mod tenants;
 
-pub use jobs::{Enqueued, Job, JobState};
+pub use audit::{AuditRecord, NewAudit};
+pub use connections::ConnectionRow;
+pub use jobs::{Enqueued, Ingested, Job, JobState, QueueDepth, RunReport};
+pub use plugins::{Activation, PluginVersion, Uploaded};
+pub use tenants::{ApiKeyRow, Tenant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
@@ -30,7 +38,13 @@ pub enum StoreError {
 
 #[derive(Clone, Debug)]
 enum Backend {
-    Sqlite(SqlitePool),
+    /// One writer connection and a few readers: SQLite has one writer at a time, and writers
+    /// that wait in sqlx's pool queue fairly, where writers waiting on the database lock would
+    /// sleep in SQLite's busy handler (up to 100 ms a try).
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -44,12 +58,23 @@ pub struct Store {
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.backend {
-            Backend::Sqlite($pool) => $body,
-            Backend::Postgres($pool) => $body,
+            $crate::store::Backend::Sqlite { write: $pool, .. } => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool;
+
+/// Runs a read-only statement (SQLite: on a reader connection, beside the writer).
+macro_rules! on_read_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite { read: $pool, .. } => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_read_pool;
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url`: `sqlite://path`,
@@ -59,12 +84,18 @@ impl Store {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(std::time::Duration::from_secs(5));
-            // An in-memory database lives as long as its one connection.
-            let max = if url.contains(":memory:") { 1 } else { 8 };
-            let pool = SqlitePoolOptions::new().max_connections(max).connect_with(options).await?;
-            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-            Backend::Sqlite(pool)
+                .busy_timeout(std::time::Duration::from_secs(5))
+                // Every commit is on disk before it returns: a job is durable before `202`.
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+            let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+            sqlx::migrate!("migrations/sqlite").run(&write).await?;
+            // An in-memory database lives in its one connection: readers share the writer.
+            let read = if url.contains(":memory:") {
+                write.clone()
+            } else {
+                SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?
+            };
+            Backend::Sqlite { write, read }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
@@ -79,7 +110,7 @@ impl Store {
     /// Which backend this is: `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
-            Backend::Sqlite(_) => "sqlite",
+            Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
     }

@@ -5,6 +5,7 @@ mod examples;
 mod loading;
 mod salesforce;
 mod sandbox;
+mod service;
 
 use portico_host::{Call, Outcome, Plugin, Runtime, RuntimeConfig};
 use portico_model::{Booking, Crm, Limits, LocalOrg};

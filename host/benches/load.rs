@@ -1,0 +1,260 @@
+//! The load generator: sustained bookings per second from signed ingest to committed records.
+//!
+//! Runs `portico emulator` and `portico serve` as child processes (so the service's CPU is
+//! measured on its own, from /proc), sets up tenants through the admin API, then posts signed
+//! bookings from many concurrent connections and waits until every job is committed.
+//!
+//! ```text
+//! cargo bench -p portico-host --bench load -- [--bookings 20000] [--concurrency 64]
+//!     [--tenants 4] [--latency-ms 0] [--database sqlite|postgres://…] [--workers 64]
+//! ```
+
+use portico_host::service::client::PorticoClient;
+use portico_host::service::secrets::KeyRing;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+struct Args {
+    bookings: usize,
+    concurrency: usize,
+    tenants: usize,
+    latency_ms: u64,
+    database: String,
+    workers: usize,
+}
+
+fn args() -> Args {
+    let mut a =
+        Args { bookings: 20_000, concurrency: 64, tenants: 4, latency_ms: 0, database: "sqlite".into(), workers: 64 };
+    let argv: Vec<String> = std::env::args().collect();
+    let value = |name: &str| argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).cloned();
+    if let Some(v) = value("--bookings") {
+        a.bookings = v.parse().expect("--bookings N");
+    }
+    if let Some(v) = value("--concurrency") {
+        a.concurrency = v.parse().expect("--concurrency N");
+    }
+    if let Some(v) = value("--tenants") {
+        a.tenants = v.parse().expect("--tenants N");
+    }
+    if let Some(v) = value("--latency-ms") {
+        a.latency_ms = v.parse().expect("--latency-ms N");
+    }
+    if let Some(v) = value("--database") {
+        a.database = v;
+    }
+    if let Some(v) = value("--workers") {
+        a.workers = v.parse().expect("--workers N");
+    }
+    a
+}
+
+/// A child process that is killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Seconds of CPU (user + system) a process has used, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields after the command: state is [0]; utime is field 14 of the line, [11] here.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args();
+    let exe = env!("CARGO_BIN_EXE_portico");
+    let dir = tempfile::tempdir()?;
+
+    // The emulated org, in its own process.
+    let mut emulator = Proc(
+        Command::new(exe)
+            .args(["emulator", "--port", "0", "--latency-ms", &args.latency_ms.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let mut lines = BufReader::new(emulator.0.stdout.take().expect("piped")).lines();
+    let org_url = loop {
+        let line = lines.next().expect("the emulator prints its URL")?;
+        if let Some(rest) = line.strip_prefix("Salesforce emulator at ") {
+            break rest.split_whitespace().next().expect("a URL").to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    // The service.
+    let (database_url, schema) = if args.database == "sqlite" {
+        (format!("sqlite://{}", dir.path().join("portico.db").display()), None)
+    } else {
+        let schema = format!("portico_load_{}", std::process::id());
+        let admin = sqlx::PgPool::connect(&args.database).await?;
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await?;
+        let sep = if args.database.contains('?') { '&' } else { '?' };
+        (format!("{}{sep}options=-c%20search_path%3D{schema}", args.database), Some(schema))
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let config = dir.path().join("portico.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\ncache_dir = \"{}\"\n\
+             allow_hosts = [\"127.0.0.1\"]\n[workers]\nconcurrency = {w}\nper_tenant = {w}\npoll_ms = 50\n\
+             [runtime]\nmax_instances = {slots}\n",
+            dir.path().join("cache").display(),
+            w = args.workers,
+            slots = args.workers.max(64),
+        ),
+    )?;
+    let key = KeyRing::generate("load");
+    let created = Command::new(exe).args(["admin", "create-key", "--config"]).arg(&config).output()?;
+    anyhow::ensure!(created.status.success(), "create-key: {}", String::from_utf8_lossy(&created.stderr));
+    let admin_key = String::from_utf8(created.stdout)?.trim().to_owned();
+    let service = Proc(
+        Command::new(exe)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("PORTICO_MASTER_KEY", &key)
+            .env("PORTICO_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let admin = PorticoClient::new(&url, Some(&admin_key));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while admin.get("/readyz").await.map(|a| a.status.as_u16()).unwrap_or(0) != 200 {
+        anyhow::ensure!(Instant::now() < deadline, "the service did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Tenants, each with lead-event installed and connected to the org.
+    use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
+    let wasm = portico_plugins::example("lead-event").expect("bundled").wasm;
+    let mut tenants = Vec::new();
+    for i in 0..args.tenants {
+        let id = format!("load-{i}");
+        let (secret, key) = admin.create_tenant(&id, &id).await?;
+        let api = admin.with_key(&key);
+        api.install(&id, wasm).await?;
+        api.connect(&id, &org_url, CLIENT_ID, CLIENT_SECRET).await?;
+        tenants.push((id, secret, api));
+    }
+    let template: Value = serde_json::from_str(&std::fs::read_to_string(
+        portico_plugins::repo_root().join("plugins/lead-event/samples/new-lead.booking.json"),
+    )?)?;
+    // Warm-up: one booking per tenant (compile cache, tokens, describes).
+    for (id, secret, api) in &tenants {
+        let mut b = template.clone();
+        b["id"] = json!(format!("warm-{id}"));
+        let accepted = api.send_booking(id, secret, &serde_json::to_vec(&b)?).await?.ok()?;
+        let job = api.wait_for_job(id, accepted["job_id"].as_i64().unwrap_or(0), Duration::from_secs(60)).await?;
+        anyhow::ensure!(job["state"] == "succeeded", "warm-up failed: {job}");
+    }
+
+    let tenants = Arc::new(tenants);
+    let next = Arc::new(AtomicUsize::new(0));
+    let service_cpu0 = cpu_seconds(service.0.id());
+    let emulator_cpu0 = cpu_seconds(emulator.0.id());
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for _ in 0..args.concurrency {
+        let (tenants, next, template, total) = (tenants.clone(), next.clone(), template.clone(), args.bookings);
+        senders.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut last = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    break;
+                }
+                let (id, secret, api) = &tenants[n % tenants.len()];
+                let mut b = template.clone();
+                b["id"] = json!(format!("bk-load-{n}"));
+                let body = serde_json::to_vec(&b).expect("json");
+                let t = Instant::now();
+                let answer = api.send_booking(id, secret, &body).await.expect("send");
+                latencies.push(t.elapsed().as_secs_f64());
+                assert_eq!(answer.status, 202, "{}", answer.body);
+                last.push(answer.body["job_id"].as_i64().expect("job id"));
+            }
+            (latencies, last)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut jobs = Vec::new();
+    for s in senders {
+        let (l, j) = s.await?;
+        latencies.extend(l);
+        jobs.extend(j);
+    }
+    let ingested = started.elapsed();
+    // Wait until the queue is empty (one scrape of the queue gauges per poll).
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let metrics = reqwest::get(format!("{url}/metrics")).await?.text().await?;
+        let gauge = |state: &str| {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("portico_queue_jobs{{state=\"{state}\"}} ")))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        anyhow::ensure!(gauge("failed") == 0, "{} jobs failed", gauge("failed"));
+        if gauge("pending") + gauge("running") == 0 {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "jobs unfinished after 10 minutes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let done = started.elapsed();
+    let service_cpu = cpu_seconds(service.0.id()) - service_cpu0;
+    let emulator_cpu = cpu_seconds(emulator.0.id()) - emulator_cpu0;
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let n = args.bookings as f64;
+    println!("bookings                 {}", args.bookings);
+    println!("database                 {}", if schema.is_some() { "postgres" } else { "sqlite" });
+    println!("emulated latency         {} ms", args.latency_ms);
+    println!("tenants / senders / workers {} / {} / {}", args.tenants, args.concurrency, args.workers);
+    println!(
+        "ingest phase             {:.2} s ({:.0} bookings/s accepted)",
+        ingested.as_secs_f64(),
+        n / ingested.as_secs_f64()
+    );
+    println!(
+        "ingest → committed       {:.2} s  =>  {:.0} bookings/s sustained",
+        done.as_secs_f64(),
+        n / done.as_secs_f64()
+    );
+    println!(
+        "ingest latency           p50 {:.2} ms  p99 {:.2} ms",
+        percentile(&latencies, 0.5) * 1e3,
+        percentile(&latencies, 0.99) * 1e3
+    );
+    println!("service CPU per booking  {:.0} µs (emulator: {:.0} µs)", service_cpu / n * 1e6, emulator_cpu / n * 1e6);
+    drop(service);
+    if let Some(schema) = schema {
+        let admin = sqlx::PgPool::connect(&args.database).await?;
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await?;
+    }
+    Ok(())
+}

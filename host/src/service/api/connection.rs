@@ -1,0 +1,331 @@
+//! A tenant's Salesforce connection: client credentials, JWT bearer, or the web-server flow
+//! with PKCE; secrets sealed at rest; preflight against the active plugin's needs.
+
+use super::tenants::visible_tenant;
+use crate::salesforce::{Secret, policy, web_flow};
+use crate::service::auth::{Caller, Need};
+use crate::service::orgs::ConnectionSecrets;
+use crate::service::{ApiError, ApiResult, AppState, now_ms};
+use crate::store::ConnectionRow;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use portico_model::Manifest;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A connection to configure.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum NewConnection {
+    /// OAuth client credentials: the connected app's run-as integration user.
+    ClientCredentials {
+        /// The org's instance URL.
+        instance_url: String,
+        /// Token endpoint host (default: the instance URL).
+        #[serde(default)]
+        login_url: Option<String>,
+        /// Consumer key.
+        client_id: String,
+        /// Consumer secret (stored encrypted).
+        client_secret: String,
+    },
+    /// OAuth 2.0 JWT bearer for an integration user.
+    JwtBearer {
+        /// The org's instance URL.
+        instance_url: String,
+        /// Token endpoint host (default: https://login.salesforce.com).
+        #[serde(default)]
+        login_url: Option<String>,
+        /// Consumer key.
+        client_id: String,
+        /// The integration user's username.
+        username: String,
+        /// The connected app's RSA private key, PEM (stored encrypted).
+        private_key: String,
+    },
+}
+
+/// A connection as shown (never its secrets).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionView {
+    /// `client-credentials`, `jwt-bearer` or `web-server`.
+    pub kind: String,
+    /// The org's instance URL.
+    pub instance_url: String,
+    /// Token endpoint host.
+    pub login_url: String,
+    /// Consumer key.
+    pub client_id: String,
+    /// The integration user (JWT bearer).
+    pub username: Option<String>,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+impl From<ConnectionRow> for ConnectionView {
+    fn from(c: ConnectionRow) -> ConnectionView {
+        ConnectionView {
+            kind: c.kind,
+            instance_url: c.instance_url,
+            login_url: c.login_url,
+            client_id: c.client_id,
+            username: c.username,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+fn checked_url(state: &AppState, url: &str) -> ApiResult<String> {
+    policy::check_org_url(url, state.inner.orgs.allow_hosts())
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .map_err(|e| ApiError::unprocessable("url-refused", e.to_string()))
+}
+
+/// Configures the connection (replacing any other).
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/connection", tag = "connection", request_body = NewConnection,
+    params(("tenant" = String, Path)), responses((status = 200, body = ConnectionView), (status = 422, body = crate::service::ErrorBody)))]
+pub async fn put(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(new): Json<NewConnection>,
+) -> ApiResult<Json<ConnectionView>> {
+    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    let (kind, instance, login, client_id, username, secrets) = match new {
+        NewConnection::ClientCredentials { instance_url, login_url, client_id, client_secret } => {
+            let login = login_url.unwrap_or_else(|| instance_url.clone());
+            let secrets = ConnectionSecrets { client_secret: Some(client_secret), ..Default::default() };
+            ("client-credentials", instance_url, login, client_id, None, secrets)
+        }
+        NewConnection::JwtBearer { instance_url, login_url, client_id, username, private_key } => {
+            if jsonwebtoken::EncodingKey::from_rsa_pem(private_key.as_bytes()).is_err() {
+                return Err(ApiError::unprocessable("bad-private-key", "private_key is not an RSA private key in PEM"));
+            }
+            let login = login_url.unwrap_or_else(|| "https://login.salesforce.com".to_owned());
+            let secrets = ConnectionSecrets { private_key: Some(private_key), ..Default::default() };
+            ("jwt-bearer", instance_url, login, client_id, Some(username), secrets)
+        }
+    };
+    let row = ConnectionRow {
+        kind: kind.to_owned(),
+        instance_url: checked_url(&state, &instance)?,
+        login_url: checked_url(&state, &login)?,
+        client_id,
+        username,
+        secrets: state.inner.keys.seal(&id, &serde_json::to_string(&secrets).map_err(ApiError::internal)?),
+        updated_at: now_ms(),
+    };
+    state.inner.store.put_connection(&id, &row).await?;
+    tracing::info!(tenant = %id, kind, by = %caller.key, "Salesforce connection configured");
+    Ok(Json(row.into()))
+}
+
+/// The connection (without secrets).
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/connection", tag = "connection",
+    params(("tenant" = String, Path)), responses((status = 200, body = ConnectionView), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConnectionView>> {
+    visible_tenant(&state, &caller, &id, Need::Read).await?;
+    let row =
+        state.inner.store.connection(&id).await?.ok_or_else(|| ApiError::not_found("no Salesforce connection"))?;
+    Ok(Json(row.into()))
+}
+
+/// Removes the connection and its secrets.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/connection", tag = "connection",
+    params(("tenant" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    if !state.inner.store.delete_connection(&id).await? {
+        return Err(ApiError::not_found("no Salesforce connection"));
+    }
+    tracing::info!(tenant = %id, by = %caller.key, "Salesforce connection removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starting the web-server flow.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartAuthorization {
+    /// Where the user logs in (e.g. https://login.salesforce.com or the org's My Domain).
+    pub login_url: String,
+    /// Consumer key.
+    pub client_id: String,
+    /// Consumer secret, if the connected app requires it for the code exchange.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+/// Where to send the authorizing user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorizationStarted {
+    /// Open this in the user's browser; Salesforce redirects back to `/v1/oauth/callback`.
+    pub authorize_url: String,
+    /// Valid for this many seconds.
+    pub expires_in: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    login_url: String,
+    client_id: String,
+    client_secret: Option<String>,
+    verifier: String,
+}
+
+const FLOW_SECONDS: u64 = 600;
+
+fn callback_url(state: &AppState) -> String {
+    format!("{}/v1/oauth/callback", state.inner.config.public_url.trim_end_matches('/'))
+}
+
+/// Starts the OAuth web-server flow with PKCE.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/connection/authorize", tag = "connection",
+    request_body = StartAuthorization, params(("tenant" = String, Path)), responses((status = 200, body = AuthorizationStarted)))]
+pub async fn authorize(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(start): Json<StartAuthorization>,
+) -> ApiResult<Json<AuthorizationStarted>> {
+    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    let login = policy::check_org_url(&start.login_url, state.inner.orgs.allow_hosts())
+        .map_err(|e| ApiError::unprocessable("url-refused", e.to_string()))?;
+    let started = web_flow::start(&login, &start.client_id, &callback_url(&state))
+        .map_err(|e| ApiError::unprocessable("bad-authorization", e.to_string()))?;
+    let pending = Pending {
+        login_url: login.as_str().trim_end_matches('/').to_owned(),
+        client_id: start.client_id,
+        client_secret: start.client_secret,
+        verifier: started.verifier.expose().to_owned(),
+    };
+    let sealed = state.inner.keys.seal(&id, &serde_json::to_string(&pending).map_err(ApiError::internal)?);
+    let expires = now_ms() + FLOW_SECONDS as i64 * 1000;
+    state.inner.store.put_oauth_state(&started.state, &id, &sealed, expires).await?;
+    Ok(Json(AuthorizationStarted { authorize_url: started.authorize_url.to_string(), expires_in: FLOW_SECONDS }))
+}
+
+/// The redirect back from Salesforce.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct Callback {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The state from the start.
+    pub state: Option<String>,
+    /// Salesforce's error, if the user denied access.
+    pub error: Option<String>,
+    /// Its description.
+    pub error_description: Option<String>,
+}
+
+/// Completes the web-server flow: exchanges the code (with the PKCE verifier) for a refresh
+/// token and stores the connection. Authenticated by the single-use `state`, not an API key.
+#[utoipa::path(get, path = "/v1/oauth/callback", tag = "connection", params(Callback),
+    responses((status = 200, body = ConnectionView), (status = 400, body = crate::service::ErrorBody)))]
+pub async fn callback(State(state): State<AppState>, Query(cb): Query<Callback>) -> ApiResult<Json<ConnectionView>> {
+    if let Some(error) = cb.error {
+        return Err(ApiError::bad_request(
+            "authorization-denied",
+            format!("Salesforce did not authorize: {error} {}", cb.error_description.unwrap_or_default()),
+        ));
+    }
+    let (Some(code), Some(flow_state)) = (cb.code, cb.state) else {
+        return Err(ApiError::bad_request("bad-callback", "the callback needs `code` and `state`"));
+    };
+    let (tenant, sealed) = state.inner.store.take_oauth_state(&flow_state, now_ms()).await?.ok_or_else(|| {
+        ApiError::bad_request("unknown-state", "this authorization is unknown, used or expired; start again")
+    })?;
+    let pending: Pending =
+        serde_json::from_str(&state.inner.keys.open(&tenant, &sealed)?).map_err(ApiError::internal)?;
+    let login = url::Url::parse(&pending.login_url).map_err(ApiError::internal)?;
+    let started = web_flow::Started {
+        authorize_url: login.clone(),
+        verifier: Secret::new(pending.verifier.clone()),
+        state: flow_state.clone(),
+    };
+    let secret = pending.client_secret.clone().map(Secret::new);
+    let authorized = web_flow::finish(
+        &login,
+        &pending.client_id,
+        secret.as_ref(),
+        &callback_url(&state),
+        &started,
+        &code,
+        &flow_state,
+    )
+    .await
+    .map_err(|e| ApiError::bad_request("code-exchange-failed", e.to_string()))?;
+    let secrets = ConnectionSecrets {
+        client_secret: pending.client_secret,
+        refresh_token: Some(authorized.refresh_token.expose().to_owned()),
+        ..Default::default()
+    };
+    let row = ConnectionRow {
+        kind: "web-server".into(),
+        instance_url: pending.login_url.clone(),
+        login_url: pending.login_url,
+        client_id: pending.client_id,
+        username: None,
+        secrets: state.inner.keys.seal(&tenant, &serde_json::to_string(&secrets).map_err(ApiError::internal)?),
+        updated_at: now_ms(),
+    };
+    state.inner.store.put_connection(&tenant, &row).await?;
+    state.inner.contexts.invalidate(&tenant);
+    tracing::info!(%tenant, "Salesforce connection authorized (web-server flow)");
+    Ok(Json(row.into()))
+}
+
+/// The preflight's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreflightView {
+    /// Login worked and the user may use the API.
+    pub api_enabled: bool,
+    /// What the connected user lacks for the active (else newest) plugin version.
+    #[schema(value_type = Vec<Object>)]
+    pub missing: Vec<crate::salesforce::Missing>,
+    /// The plugin version checked.
+    pub digest: Option<String>,
+    /// Everything needed is there.
+    pub ready: bool,
+}
+
+/// Logs in and compares the plugin's needs with what the connected user may do.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/connection/preflight", tag = "connection",
+    params(("tenant" = String, Path)), responses((status = 200, body = PreflightView), (status = 502, body = crate::service::ErrorBody)))]
+pub async fn preflight(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PreflightView>> {
+    let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
+    let inner = &state.inner;
+    let row = inner.store.connection(&id).await?.ok_or_else(|| ApiError::not_found("no Salesforce connection"))?;
+    // A client of its own: the preflight must see the user's permissions as they are now, not
+    // the jobs' cached describes.
+    let client = inner
+        .orgs
+        .client(&inner.keys, &id, &row)
+        .map_err(|e| ApiError::unprocessable("bad-connection", e.to_string()))?;
+    let versions = inner.store.plugin_versions(&id).await?;
+    let version = match &tenant.active_digest {
+        Some(active) => versions.into_iter().find(|v| &v.digest == active),
+        None => versions.into_iter().next(),
+    };
+    let manifest = match &version {
+        Some(v) => Manifest::from_toml(&v.manifest).map_err(ApiError::internal)?,
+        None => Manifest::from_toml("[plugin]\nname = \"none\"\nversion = \"0\"\n").map_err(ApiError::internal)?,
+    };
+    let report = crate::salesforce::preflight(&client, &manifest)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "salesforce", e.to_string()))?;
+    Ok(Json(PreflightView {
+        ready: report.api_enabled && report.missing.is_empty(),
+        api_enabled: report.api_enabled,
+        missing: report.missing,
+        digest: version.map(|v| v.digest),
+    }))
+}

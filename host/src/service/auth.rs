@@ -1,0 +1,285 @@
+//! API keys, roles and the throttle on failed authentication.
+//!
+//! A key is `pk_<prefix>_<secret>`: the prefix names it (and is safe to show and log), the
+//! secret is 32 random bytes stored only as its SHA-256 — a random secret needs no slow hash —
+//! and compared in constant time. Keys are shown once, at creation.
+
+use super::error::{ApiError, ApiResult};
+use super::{AppState, now_ms};
+use crate::store::ApiKeyRow;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+
+/// What a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Manages tenants; may act on any tenant.
+    PlatformAdmin,
+    /// Manages one tenant: plugins, grants, config, connection, jobs, keys.
+    TenantAdmin,
+    /// Reads one tenant's state.
+    Viewer,
+}
+
+impl Role {
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PlatformAdmin => "platform-admin",
+            Role::TenantAdmin => "tenant-admin",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Role> {
+        match s {
+            "platform-admin" => Some(Role::PlatformAdmin),
+            "tenant-admin" => Some(Role::TenantAdmin),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+}
+
+/// A new key: the stored row and the full key, to show once.
+#[derive(Debug)]
+pub struct IssuedKey {
+    /// What is stored.
+    pub row: ApiKeyRow,
+    /// `pk_<prefix>_<secret>`.
+    pub key: String,
+}
+
+/// Makes a new key for `tenant` (or a platform admin key with `None`).
+pub fn issue(role: Role, tenant: Option<&str>, label: &str) -> IssuedKey {
+    let prefix = hex::encode(super::random_bytes::<6>());
+    let secret = URL_SAFE_NO_PAD.encode(super::random_bytes::<32>());
+    let row = ApiKeyRow {
+        prefix: prefix.clone(),
+        secret_hash: hash(&secret),
+        tenant_id: tenant.map(str::to_owned),
+        role: role.as_str().to_owned(),
+        label: label.to_owned(),
+        created_at: now_ms(),
+        revoked_at: None,
+    };
+    IssuedKey { row, key: format!("pk_{prefix}_{secret}") }
+}
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Splits `pk_<prefix>_<secret>`.
+fn parse_key(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix("pk_")?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == 12 && !secret.is_empty()).then_some((prefix, secret))
+}
+
+/// What a request needs of its caller for a tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Read the tenant's state.
+    Read,
+    /// Change the tenant's state.
+    Admin,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The key's prefix.
+    pub key: String,
+    /// Its role.
+    pub role: Role,
+    /// Its tenant (`None` for platform admins).
+    pub tenant: Option<String>,
+}
+
+impl Caller {
+    /// Checks the caller may act on `tenant`. Another tenant's resources answer 404, exactly
+    /// as if they did not exist.
+    pub fn check(&self, tenant: &str, need: Need) -> ApiResult<()> {
+        if self.role == Role::PlatformAdmin {
+            return Ok(());
+        }
+        if self.tenant.as_deref() != Some(tenant) {
+            return Err(ApiError::not_found(format!("no tenant `{tenant}`")));
+        }
+        if need == Need::Admin && self.role == Role::Viewer {
+            return Err(ApiError::forbidden("this key is a viewer key: it may read, not change"));
+        }
+        Ok(())
+    }
+
+    /// Checks the caller is a platform admin.
+    pub fn platform_admin(&self) -> ApiResult<()> {
+        if self.role == Role::PlatformAdmin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only a platform admin key may do this"))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let client =
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let throttle = &state.inner.throttle;
+        throttle.check(client)?;
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(presented) = presented else {
+            return Err(ApiError::unauthorized("missing-key", "send an API key as `Authorization: Bearer pk_…`"));
+        };
+        let verified = match parse_key(presented) {
+            None => None,
+            Some((prefix, secret)) => state.inner.store.key(prefix).await?.filter(|row| {
+                let matches: bool = hash(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
+                matches && row.revoked_at.is_none()
+            }),
+        };
+        let Some(row) = verified else {
+            throttle.failure(client);
+            tracing::warn!(%client, "API authentication failed");
+            return Err(ApiError::unauthorized("bad-key", "the API key is not valid (unknown, wrong or revoked)"));
+        };
+        throttle.success(client);
+        let role = Role::parse(&row.role).ok_or_else(|| ApiError::internal(format!("key role `{}`", row.role)))?;
+        Ok(Caller { key: row.prefix, role, tenant: row.tenant_id })
+    }
+}
+
+/// Counts failed authentications per client address; too many in a window lock the address
+/// out. Per replica (in memory): with several replicas a client gets that many tries on each.
+#[derive(Debug)]
+pub struct Throttle {
+    max_failures: u32,
+    window: Duration,
+    lockout: Duration,
+    clients: Mutex<HashMap<IpAddr, Failures>>,
+}
+
+#[derive(Debug)]
+struct Failures {
+    count: u32,
+    since: Instant,
+    locked_until: Option<Instant>,
+}
+
+impl Throttle {
+    /// A throttle from the auth settings.
+    pub fn new(config: &super::config::AuthConfig) -> Throttle {
+        Throttle {
+            max_failures: config.max_failures.max(1),
+            window: Duration::from_secs(config.window_seconds.max(1)),
+            lockout: Duration::from_secs(config.lockout_seconds),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn check(&self, client: IpAddr) -> ApiResult<()> {
+        let clients = self.clients.lock().expect("throttle lock");
+        let now = Instant::now();
+        if let Some(until) = clients.get(&client).and_then(|f| f.locked_until).filter(|u| *u > now) {
+            let mut e = ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "locked-out",
+                "too many failed authentications from this address; try again later",
+            );
+            e.retry_after = Some((until - now).as_secs().max(1));
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn failure(&self, client: IpAddr) {
+        let mut clients = self.clients.lock().expect("throttle lock");
+        let now = Instant::now();
+        if clients.len() > 100_000 {
+            clients.retain(|_, f| f.locked_until.is_some_and(|u| u > now) || now - f.since < self.window);
+        }
+        let entry = clients.entry(client).or_insert(Failures { count: 0, since: now, locked_until: None });
+        if now - entry.since > self.window || entry.locked_until.is_some_and(|u| u <= now) {
+            *entry = Failures { count: 0, since: now, locked_until: None };
+        }
+        entry.count += 1;
+        if entry.count >= self.max_failures {
+            entry.locked_until = Some(now + self.lockout);
+            tracing::warn!(%client, failures = entry.count, "client locked out after repeated failed authentication");
+        }
+    }
+
+    fn success(&self, client: IpAddr) {
+        let mut clients = self.clients.lock().expect("throttle lock");
+        if clients.get(&client).is_some_and(|f| f.locked_until.is_none()) {
+            clients.remove(&client);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_hash() {
+        let issued = issue(Role::Viewer, Some("acme"), "dashboard");
+        let (prefix, secret) = parse_key(&issued.key).unwrap();
+        assert_eq!(prefix, issued.row.prefix);
+        assert_eq!(hash(secret), issued.row.secret_hash);
+        assert!(!issued.row.secret_hash.contains(secret));
+        assert!(parse_key("pk_short_x").is_none() && parse_key("Bearer").is_none());
+    }
+
+    #[test]
+    fn viewers_read_and_other_tenants_are_not_found() {
+        let viewer = Caller { key: "k".into(), role: Role::Viewer, tenant: Some("acme".into()) };
+        assert!(viewer.check("acme", Need::Read).is_ok());
+        assert_eq!(viewer.check("acme", Need::Admin).unwrap_err().status, 403);
+        assert_eq!(viewer.check("globex", Need::Read).unwrap_err().status, 404);
+        let admin = Caller { key: "k".into(), role: Role::TenantAdmin, tenant: Some("acme".into()) };
+        assert_eq!(admin.check("globex", Need::Admin).unwrap_err().status, 404);
+        assert_eq!(admin.platform_admin().unwrap_err().status, 403);
+    }
+
+    #[test]
+    fn repeated_failures_lock_out() {
+        let throttle = Throttle::new(&super::super::config::AuthConfig {
+            max_failures: 3,
+            window_seconds: 60,
+            lockout_seconds: 60,
+        });
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        for _ in 0..2 {
+            throttle.failure(ip);
+            assert!(throttle.check(ip).is_ok());
+        }
+        throttle.failure(ip);
+        let locked = throttle.check(ip).unwrap_err();
+        assert_eq!(locked.status, 429);
+        assert!(locked.retry_after.unwrap() > 0);
+        assert!(throttle.check(IpAddr::from([10, 0, 0, 2])).is_ok(), "others are not affected");
+        throttle.success(ip);
+        assert!(throttle.check(ip).is_err(), "a correct key does not lift a lockout");
+    }
+}

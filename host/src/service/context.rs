@@ -1,0 +1,98 @@
+//! What a job or a delivery needs of its tenant — the tenant, its opened webhook secret, the
+//! active version's grant, the config and the connection — read together and kept for a
+//! moment, so the hot path does not ask the database four questions per booking.
+//!
+//! Writes through this replica's API drop the tenant's entry at once; other replicas see a
+//! change within [`TTL`].
+
+use super::secrets::KeyRing;
+use crate::store::{ConnectionRow, Store, StoreError, Tenant};
+use portico_model::Grant;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long an entry is used before it is read again.
+pub const TTL: Duration = Duration::from_secs(1);
+
+/// The active plugin version.
+#[derive(Debug)]
+pub struct Active {
+    /// Its digest.
+    pub digest: String,
+    /// The manifest's plugin name.
+    pub name: String,
+    /// The approved grant (`None`: not approved, so not runnable).
+    pub grant: Option<Arc<Grant>>,
+}
+
+/// A tenant as jobs and deliveries see it.
+#[derive(Debug)]
+pub struct TenantContext {
+    /// The stored tenant.
+    pub tenant: Tenant,
+    /// The webhook secret, opened.
+    pub webhook_secret: String,
+    /// The active version, if any.
+    pub active: Option<Active>,
+    /// Plugin settings.
+    pub config: Arc<BTreeMap<String, String>>,
+    /// The Salesforce connection, if any.
+    pub connection: Option<ConnectionRow>,
+}
+
+/// Why a context could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The webhook secret does not open.
+    #[error(transparent)]
+    Secrets(#[from] super::secrets::SecretsError),
+}
+
+/// The cache.
+#[derive(Debug, Default)]
+pub struct Contexts {
+    entries: Mutex<HashMap<String, (Instant, Arc<TenantContext>)>>,
+}
+
+impl Contexts {
+    /// The tenant's context (`None`: no such tenant).
+    pub async fn get(
+        &self,
+        store: &Store,
+        keys: &KeyRing,
+        tenant: &str,
+    ) -> Result<Option<Arc<TenantContext>>, ContextError> {
+        if let Some((at, ctx)) = self.entries.lock().expect("contexts lock").get(tenant)
+            && at.elapsed() < TTL
+        {
+            return Ok(Some(ctx.clone()));
+        }
+        let Some(row) = store.tenant(tenant).await? else { return Ok(None) };
+        let active = match &row.active_digest {
+            Some(digest) => store.plugin_version(tenant, digest).await?.map(|v| Active {
+                digest: v.digest,
+                name: v.name,
+                grant: v.approved_grant.as_deref().and_then(|g| serde_json::from_str(g).ok()).map(Arc::new),
+            }),
+            None => None,
+        };
+        let ctx = Arc::new(TenantContext {
+            webhook_secret: keys.open(&row.id, &row.webhook_secret)?,
+            config: Arc::new(serde_json::from_str(&row.config).unwrap_or_default()),
+            connection: store.connection(tenant).await?,
+            active,
+            tenant: row,
+        });
+        self.entries.lock().expect("contexts lock").insert(tenant.to_owned(), (Instant::now(), ctx.clone()));
+        Ok(Some(ctx))
+    }
+
+    /// Forgets a tenant's entry (after a change through this replica).
+    pub fn invalidate(&self, tenant: &str) {
+        self.entries.lock().expect("contexts lock").remove(tenant);
+    }
+}

@@ -1,0 +1,172 @@
+//! `portico serve`: the multi-tenant service.
+//!
+//! - [`api`] is the HTTP surface (`fn app(state) -> Router`): the admin API for tenants, keys,
+//!   plugins, grants, config, connections, jobs and audit; signed booking ingestion; health,
+//!   metrics and the OpenAPI document.
+//! - [`worker`] claims stored jobs and runs them: the tenant's active plugin in a fresh
+//!   sandbox, then one Composite commit, the audit trail, retries with backoff.
+//! - [`auth`] (API keys, roles, lockout), [`signing`] (delivery signatures), [`secrets`]
+//!   (AES-256-GCM at rest) and [`orgs`] (tenants' Salesforce clients) are the policies.
+//!
+//! State lives in the [`crate::store::Store`]; a replica keeps only caches, so several
+//! replicas share one PostgreSQL database.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod context;
+mod error;
+pub mod metrics;
+pub mod orgs;
+pub mod secrets;
+pub mod signing;
+pub mod worker;
+
+pub use config::ServeConfig;
+pub use error::{ApiError, ApiResult, ErrorBody};
+
+use crate::runtime::Runtime;
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The service's shared state (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Shared parts.
+    pub inner: Arc<Inner>,
+}
+
+/// What every handler and worker shares.
+#[derive(Debug)]
+pub struct Inner {
+    /// Settings.
+    pub config: ServeConfig,
+    /// The database.
+    pub store: Store,
+    /// The sandbox.
+    pub runtime: Arc<Runtime>,
+    /// Master keys.
+    pub keys: secrets::KeyRing,
+    /// Failed-authentication throttle.
+    pub throttle: auth::Throttle,
+    /// Metrics.
+    pub metrics: metrics::Metrics,
+    /// Tenants' Salesforce clients.
+    pub orgs: orgs::Orgs,
+    /// Tenants as the hot path sees them (cached briefly).
+    pub contexts: context::Contexts,
+    /// Wakes idle workers when a job is stored.
+    pub wake: tokio::sync::Notify,
+    /// This replica's name in job leases.
+    pub replica: String,
+}
+
+impl AppState {
+    /// Opens the database and builds the runtime and caches.
+    pub async fn new(config: ServeConfig, keys: secrets::KeyRing) -> anyhow::Result<AppState> {
+        let store = Store::open(&config.database_url).await?;
+        let runtime = Arc::new(Runtime::new(config.runtime.clone(), config.cache_dir.clone())?);
+        let extra_ca = match &config.org_ca_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read org_ca_file {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        let replica = format!("{}-{}", std::process::id(), hex::encode(random_bytes::<4>()));
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                throttle: auth::Throttle::new(&config.auth),
+                orgs: orgs::Orgs::new(config.allow_hosts.clone(), extra_ca),
+                metrics: metrics::Metrics::default(),
+                contexts: context::Contexts::default(),
+                wake: tokio::sync::Notify::new(),
+                replica,
+                store,
+                runtime,
+                keys,
+                config,
+            }),
+        })
+    }
+}
+
+/// A running service: where it listens, and how to stop it.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The state.
+    pub state: AppState,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets in-flight requests and jobs finish (up to the drain
+    /// time), then returns.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.workers.await?;
+        self.server.await??;
+        Ok(())
+    }
+
+    /// Stops without draining anything, as a crash would (tests of recovery).
+    pub fn abort(self) {
+        self.server.abort();
+        self.workers.abort();
+    }
+}
+
+/// Binds and starts the HTTP server and the workers.
+pub async fn start(state: AppState) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(state.inner.config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.inner.config.listen))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+    let app = api::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut server_rx = rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = server_rx.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    let worker_state = state.clone();
+    let workers = tokio::spawn(async move {
+        let stop = async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        worker::run(worker_state, stop).await;
+    });
+    tracing::info!(%addr, replica = %state.inner.replica, backend = state.inner.store.backend_name(), "portico is serving");
+    Ok(Running { addr, state, shutdown, server, workers })
+}
+
+/// Runs until `stop` resolves, then drains.
+pub async fn run(state: AppState, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let running = start(state).await?;
+    println!("portico: serving on http://{}", running.addr);
+    stop.await;
+    tracing::info!("shutting down: draining in-flight requests and jobs");
+    running.shutdown().await
+}
+
+/// Now, Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// `N` bytes from the operating system's random source.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source");
+    bytes
+}

@@ -1,0 +1,120 @@
+//! Tenants' Salesforce clients, built from their stored connections and kept while the
+//! connection is unchanged (so tokens and describe caches survive between jobs).
+
+use super::secrets::KeyRing;
+use crate::salesforce::{Auth, Connection, SalesforceClient, Secret};
+use crate::store::ConnectionRow;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The secret parts of a connection, sealed together in `connections.secrets`.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct ConnectionSecrets {
+    /// The consumer secret (client credentials; web-server flow when the app requires it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// The RSA private key, PEM (JWT bearer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// The refresh token (web-server flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectionSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionSecrets(***)")
+    }
+}
+
+/// A tenant's client and how many of its calls the metrics have seen.
+#[derive(Debug)]
+pub struct Org {
+    /// The client.
+    pub client: Arc<SalesforceClient>,
+    version: i64,
+    reported_calls: AtomicU64,
+}
+
+impl Org {
+    /// API calls made since the last time this was asked (each call is reported once).
+    pub fn new_calls(&self) -> u64 {
+        let total = self.client.api_calls();
+        total.saturating_sub(self.reported_calls.swap(total, Ordering::Relaxed))
+    }
+}
+
+/// Why a tenant's org cannot be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum OrgError {
+    /// No connection configured.
+    #[error("the tenant has no Salesforce connection; a tenant admin must connect one")]
+    NotConnected,
+    /// The stored connection is unusable.
+    #[error("the Salesforce connection is unusable: {0}")]
+    Invalid(String),
+}
+
+/// Clients per tenant.
+#[derive(Debug)]
+pub struct Orgs {
+    allow_hosts: Vec<String>,
+    extra_ca_pem: Option<String>,
+    clients: Mutex<HashMap<String, Arc<Org>>>,
+}
+
+impl Orgs {
+    /// Clients allowed to reach Salesforce's domains and `allow_hosts`.
+    pub fn new(allow_hosts: Vec<String>, extra_ca_pem: Option<String>) -> Orgs {
+        Orgs { allow_hosts, extra_ca_pem, clients: Mutex::new(HashMap::new()) }
+    }
+
+    /// The hosts allowed besides Salesforce's domains.
+    pub fn allow_hosts(&self) -> &[String] {
+        &self.allow_hosts
+    }
+
+    /// The client for a tenant's connection (reused while the connection is unchanged).
+    pub fn get(&self, keys: &KeyRing, tenant: &str, row: Option<&ConnectionRow>) -> Result<Arc<Org>, OrgError> {
+        let row = row.ok_or(OrgError::NotConnected)?;
+        if let Some(org) = self.clients.lock().expect("orgs lock").get(tenant).filter(|o| o.version == row.updated_at) {
+            return Ok(org.clone());
+        }
+        let client = self.client(keys, tenant, row)?;
+        let org =
+            Arc::new(Org { client: Arc::new(client), version: row.updated_at, reported_calls: AtomicU64::new(0) });
+        self.clients.lock().expect("orgs lock").insert(tenant.to_owned(), org.clone());
+        Ok(org)
+    }
+
+    /// A client for a connection row (not cached): for preflight of a new connection.
+    pub fn client(&self, keys: &KeyRing, tenant: &str, row: &ConnectionRow) -> Result<SalesforceClient, OrgError> {
+        let secrets: ConnectionSecrets =
+            serde_json::from_str(&keys.open(tenant, &row.secrets).map_err(|e| OrgError::Invalid(e.to_string()))?)
+                .map_err(|e| OrgError::Invalid(format!("stored secrets: {e}")))?;
+        let missing = |what: &str| OrgError::Invalid(format!("the {} connection has no {what}", row.kind));
+        let auth = match row.kind.as_str() {
+            "client-credentials" => Auth::ClientCredentials {
+                client_id: row.client_id.clone(),
+                client_secret: Secret::new(secrets.client_secret.ok_or_else(|| missing("client secret"))?),
+            },
+            "jwt-bearer" => Auth::JwtBearer {
+                client_id: row.client_id.clone(),
+                username: row.username.clone().ok_or_else(|| missing("username"))?,
+                private_key: Secret::new(secrets.private_key.ok_or_else(|| missing("private key"))?),
+            },
+            "web-server" => Auth::RefreshToken {
+                client_id: row.client_id.clone(),
+                client_secret: secrets.client_secret.map(Secret::new),
+                refresh_token: Secret::new(secrets.refresh_token.ok_or_else(|| missing("refresh token"))?),
+            },
+            other => return Err(OrgError::Invalid(format!("unknown connection kind `{other}`"))),
+        };
+        let mut conn = Connection::new(&row.instance_url, &row.login_url, auth, &self.allow_hosts)
+            .map_err(|e| OrgError::Invalid(e.to_string()))?;
+        conn.extra_ca_pem = self.extra_ca_pem.clone();
+        SalesforceClient::new(conn).map_err(|e| OrgError::Invalid(e.to_string()))
+    }
+}

@@ -1,0 +1,165 @@
+//! Tenants and their API keys.
+
+use super::{Store, StoreError, on_pool, on_read_pool};
+use serde::Serialize;
+
+/// A tenant as stored. The webhook secret stays sealed; only the service opens it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Tenant {
+    /// Its id (lowercase letters, digits, `-`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The sealed webhook secret.
+    #[serde(skip)]
+    pub webhook_secret: String,
+    /// The active plugin version.
+    pub active_digest: Option<String>,
+    /// Plugin settings, a JSON object of strings.
+    #[serde(skip)]
+    pub config: String,
+    /// At most this many of its jobs run at once on one replica (default: the service's).
+    pub max_concurrency: Option<i32>,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// A stored API key (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    /// The public part that names the key.
+    pub prefix: String,
+    /// Hex SHA-256 of the secret part.
+    #[serde(skip)]
+    pub secret_hash: String,
+    /// The tenant it is scoped to (`None` for platform admins).
+    pub tenant_id: Option<String>,
+    /// `platform-admin`, `tenant-admin` or `viewer`.
+    pub role: String,
+    /// What it is for.
+    pub label: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+}
+
+const TENANT_COLUMNS: &str = "id, name, webhook_secret, active_digest, config, max_concurrency, created_at";
+const KEY_COLUMNS: &str = "prefix, secret_hash, tenant_id, role, label, created_at, revoked_at";
+
+impl Store {
+    /// Creates a tenant; `false` when the id is taken.
+    pub async fn create_tenant(
+        &self,
+        id: &str,
+        name: &str,
+        sealed_secret: &str,
+        max_concurrency: Option<i32>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO tenants (id, name, webhook_secret, max_concurrency, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(name)
+            .bind(sealed_secret)
+            .bind(max_concurrency)
+            .bind(now_ms)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// A tenant by id.
+    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        Ok(on_read_pool!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// Every tenant, by id.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id");
+        Ok(on_read_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await?))
+    }
+
+    /// Replaces a tenant's sealed webhook secret.
+    pub async fn set_webhook_secret(&self, id: &str, sealed: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("UPDATE tenants SET webhook_secret = $1 WHERE id = $2")
+                .bind(sealed)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Replaces a tenant's plugin settings (a JSON object).
+    pub async fn set_config(&self, id: &str, config_json: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("UPDATE tenants SET config = $1 WHERE id = $2")
+                .bind(config_json)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Stores a new API key.
+    pub async fn insert_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO api_keys (prefix, secret_hash, tenant_id, role, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&key.prefix)
+            .bind(&key.secret_hash)
+            .bind(&key.tenant_id)
+            .bind(&key.role)
+            .bind(&key.label)
+            .bind(key.created_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// A key by its prefix (revoked ones too).
+    pub async fn key(&self, prefix: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE prefix = $1");
+        Ok(on_read_pool!(self, |pool| sqlx::query_as(&sql).bind(prefix).fetch_optional(pool).await?))
+    }
+
+    /// A tenant's keys (`None`: the platform admins' keys).
+    pub async fn keys(&self, tenant: Option<&str>) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE {} ORDER BY created_at, prefix",
+            if tenant.is_some() { "tenant_id = $1" } else { "tenant_id IS NULL" }
+        );
+        Ok(on_read_pool!(self, |pool| {
+            let query = sqlx::query_as(&sql);
+            let query = if let Some(t) = tenant { query.bind(t) } else { query };
+            query.fetch_all(pool).await?
+        }))
+    }
+
+    /// Revokes a tenant's key; `false` when there is no such live key of that tenant.
+    pub async fn revoke_key(&self, tenant: Option<&str>, prefix: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = $1 WHERE prefix = $2 AND revoked_at IS NULL AND {}",
+            if tenant.is_some() { "tenant_id = $3" } else { "tenant_id IS NULL" }
+        );
+        let done = on_pool!(self, |pool| {
+            let query = sqlx::query(&sql).bind(now_ms).bind(prefix);
+            let query = if let Some(t) = tenant { query.bind(t) } else { query };
+            query.execute(pool).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+}
