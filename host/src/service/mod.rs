@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod batch;
 pub mod client;
 pub mod config;
 pub mod context;
@@ -62,6 +63,10 @@ pub struct Inner {
     pub wake: tokio::sync::Notify,
     /// This replica's name in job leases.
     pub replica: String,
+    /// Deliveries, stored in shared transactions.
+    pub deliveries: batch::Batcher<crate::store::Delivery, crate::store::Ingested>,
+    /// Job successes, stored in shared transactions.
+    pub completions: batch::Batcher<crate::store::Completion, bool>,
 }
 
 impl AppState {
@@ -77,6 +82,15 @@ impl AppState {
             None => None,
         };
         let replica = format!("{}-{}", std::process::id(), hex::encode(random_bytes::<4>()));
+        let (for_deliveries, for_completions) = (store.clone(), store.clone());
+        let deliveries = batch::Batcher::start(BATCH, move |items| {
+            let store = for_deliveries.clone();
+            async move { store.ingest_many(&items, now_ms()).await.map_err(|e| e.to_string()) }
+        });
+        let completions = batch::Batcher::start(BATCH, move |items| {
+            let store = for_completions.clone();
+            async move { store.succeed_many(&items, now_ms()).await.map_err(|e| e.to_string()) }
+        });
         Ok(AppState {
             inner: Arc::new(Inner {
                 throttle: auth::Throttle::new(&config.auth),
@@ -85,6 +99,8 @@ impl AppState {
                 contexts: context::Contexts::default(),
                 wake: tokio::sync::Notify::new(),
                 replica,
+                deliveries,
+                completions,
                 store,
                 runtime,
                 keys,
@@ -93,6 +109,9 @@ impl AppState {
         })
     }
 }
+
+/// The most writes of one kind shared by one transaction.
+const BATCH: usize = 128;
 
 /// A running service: where it listens, and how to stop it.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use super::metrics::{FailureLabels, PluginLabels, TenantLabels};
 use super::{AppState, now_ms};
 use crate::runtime::{Call, InvokeError, Outcome, Plugin};
 use crate::salesforce::{Committed, CommittedRecord, SalesforceError};
-use crate::store::{Job, NewAudit, RunReport};
+use crate::store::{Completion, Job, NewAudit, RunReport};
 use portico_model::staging::{Unit, WriteMode};
 use portico_model::{Booking, ErrorKind, MappingError, Value};
 use std::collections::HashMap;
@@ -20,6 +20,16 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
+
+/// Recording a job's result failed.
+#[derive(Debug)]
+struct StoreFault(String);
+
+impl std::fmt::Display for StoreFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Why a run did not commit.
 #[derive(Debug)]
@@ -160,7 +170,8 @@ async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
     let stored = match result {
         Ok(audit) => {
             tracing::info!(records = audit.len(), "job committed");
-            inner.store.succeed_with(job.id, worker, &report, &audit, now).await
+            let done = Completion { id: job.id, worker: worker.to_owned(), report, audit };
+            inner.completions.submit(done).await.map_err(StoreFault)
         }
         Err(failure) => {
             let config = &inner.config.workers;
@@ -175,7 +186,11 @@ async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
                 failure.message.clone()
             };
             tracing::warn!(kind = failure.kind, retry = retry, "job failed: {message}");
-            inner.store.fail_with(job.id, worker, &report, &message, retry_at, now).await
+            inner
+                .store
+                .fail_with(job.id, worker, &report, &message, retry_at, now)
+                .await
+                .map_err(|e| StoreFault(e.to_string()))
         }
     };
     match stored {

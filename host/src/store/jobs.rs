@@ -89,6 +89,34 @@ pub struct RunReport {
     pub usage: Option<String>,
 }
 
+/// A delivery to store: see [`Store::ingest`].
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The tenant.
+    pub tenant: String,
+    /// The nonce and when it may be forgotten (Unix ms).
+    pub nonce: Option<(String, i64)>,
+    /// The booking id.
+    pub booking_id: String,
+    /// The delivery kind (`created`, `cancelled`, `rescheduled@<start>`).
+    pub kind: String,
+    /// The booking JSON.
+    pub payload: String,
+}
+
+/// A success to record: see [`Store::succeed_with`].
+#[derive(Clone, Debug)]
+pub struct Completion {
+    /// The job.
+    pub id: i64,
+    /// The worker that holds it.
+    pub worker: String,
+    /// The run report.
+    pub report: RunReport,
+    /// The committed records.
+    pub audit: Vec<NewAudit>,
+}
+
 /// The result of a signed delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ingested {
@@ -254,67 +282,77 @@ impl Store {
         audit: &[NewAudit],
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| {
+        let done = Completion { id, worker: worker.to_owned(), report: report.clone(), audit: audit.to_vec() };
+        Ok(self.succeed_many(std::slice::from_ref(&done), now_ms).await?[0])
+    }
+
+    /// Records several successes in one transaction (group commit), each as
+    /// [`Store::succeed_with`] would; the results are in order.
+    pub async fn succeed_many(&self, completions: &[Completion], now_ms: i64) -> Result<Vec<bool>, StoreError> {
+        let results = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let row: Option<(String,)> = sqlx::query_as(
-                "UPDATE jobs SET state = 'succeeded', error = NULL, lease_owner = NULL, lease_until = NULL, \
-                 digest = $1, logs = $2, usage = $3, updated_at = $4 \
-                 WHERE id = $5 AND state = 'running' AND lease_owner = $6 RETURNING tenant_id",
-            )
-            .bind(&report.digest)
-            .bind(&report.logs)
-            .bind(&report.usage)
-            .bind(now_ms)
-            .bind(id)
-            .bind(worker)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match row {
-                None => false,
-                Some((tenant,)) => {
-                    if !audit.is_empty() {
-                        // One statement for the unit's records (at most 25).
-                        let rows: Vec<String> = (0..audit.len())
-                            .map(|i| {
-                                let b = 8 * i;
-                                format!(
-                                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                                    b + 1,
-                                    b + 2,
-                                    b + 3,
-                                    b + 4,
-                                    b + 5,
-                                    b + 6,
-                                    b + 7,
-                                    b + 8
-                                )
-                            })
-                            .collect();
-                        let sql = format!(
-                            "INSERT INTO audit (tenant_id, job_id, digest, sobject, record_id, created, fields, committed_at) \
-                             VALUES {}",
-                            rows.join(", ")
-                        );
-                        let mut query = sqlx::query(&sql);
-                        for record in audit {
-                            query = query
-                                .bind(&tenant)
-                                .bind(id)
-                                .bind(report.digest.as_deref().unwrap_or_default())
-                                .bind(&record.sobject)
-                                .bind(&record.record_id)
-                                .bind(record.created)
-                                .bind(&record.fields)
-                                .bind(now_ms);
-                        }
-                        query.execute(&mut *tx).await?;
+            let mut results = Vec::with_capacity(completions.len());
+            for c in completions {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "UPDATE jobs SET state = 'succeeded', error = NULL, lease_owner = NULL, lease_until = NULL, \
+                     digest = $1, logs = $2, usage = $3, updated_at = $4 \
+                     WHERE id = $5 AND state = 'running' AND lease_owner = $6 RETURNING tenant_id",
+                )
+                .bind(&c.report.digest)
+                .bind(&c.report.logs)
+                .bind(&c.report.usage)
+                .bind(now_ms)
+                .bind(c.id)
+                .bind(&c.worker)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((tenant,)) = row else {
+                    results.push(false);
+                    continue;
+                };
+                if !c.audit.is_empty() {
+                    // One statement for the unit's records (at most 25).
+                    let rows: Vec<String> = (0..c.audit.len())
+                        .map(|i| {
+                            let b = 8 * i;
+                            format!(
+                                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                                b + 1,
+                                b + 2,
+                                b + 3,
+                                b + 4,
+                                b + 5,
+                                b + 6,
+                                b + 7,
+                                b + 8
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO audit (tenant_id, job_id, digest, sobject, record_id, created, fields, committed_at) \
+                         VALUES {}",
+                        rows.join(", ")
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for record in &c.audit {
+                        query = query
+                            .bind(&tenant)
+                            .bind(c.id)
+                            .bind(c.report.digest.as_deref().unwrap_or_default())
+                            .bind(&record.sobject)
+                            .bind(&record.record_id)
+                            .bind(record.created)
+                            .bind(&record.fields)
+                            .bind(now_ms);
                     }
-                    tx.commit().await?;
-                    true
+                    query.execute(&mut *tx).await?;
                 }
+                results.push(true);
             }
+            tx.commit().await?;
+            results
         });
-        Ok(done)
+        Ok(results)
     }
 
     /// Fails a claimed job: with `retry_at`, back to pending until then (a transient error);
@@ -428,9 +466,8 @@ impl Store {
         }))
     }
 
-    /// Stores a signed delivery: records its nonce (until `nonce_expires`) and enqueues the job
-    /// in one transaction, so a reused nonce stores nothing.
-    #[allow(clippy::too_many_arguments)]
+    /// Stores a signed delivery: records its nonce (until it expires) and enqueues the job in
+    /// one transaction, so a reused nonce stores nothing.
     pub async fn ingest(
         &self,
         tenant: &str,
@@ -440,34 +477,50 @@ impl Store {
         payload: &str,
         now_ms: i64,
     ) -> Result<Ingested, StoreError> {
-        let result = on_pool!(self, |pool| {
+        let delivery = Delivery {
+            tenant: tenant.to_owned(),
+            nonce: nonce.map(|(n, e)| (n.to_owned(), e)),
+            booking_id: booking_id.to_owned(),
+            kind: kind.to_owned(),
+            payload: payload.to_owned(),
+        };
+        Ok(self.ingest_many(std::slice::from_ref(&delivery), now_ms).await?.remove(0))
+    }
+
+    /// Stores several deliveries in one transaction (group commit: one disk flush for all),
+    /// each as [`Store::ingest`] would; the results are in order.
+    pub async fn ingest_many(&self, deliveries: &[Delivery], now_ms: i64) -> Result<Vec<Ingested>, StoreError> {
+        let results = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let mut fresh = true;
-            if let Some((nonce, expires)) = nonce {
-                fresh = sqlx::query(
-                    "INSERT INTO nonces (tenant_id, nonce, expires_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (tenant_id, nonce) DO NOTHING",
-                )
-                .bind(tenant)
-                .bind(nonce)
-                .bind(expires)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-            }
-            if !fresh {
-                Ingested::NonceReused
-            } else {
+            let mut results = Vec::with_capacity(deliveries.len());
+            for d in deliveries {
+                let mut fresh = true;
+                if let Some((nonce, expires)) = &d.nonce {
+                    fresh = sqlx::query(
+                        "INSERT INTO nonces (tenant_id, nonce, expires_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (tenant_id, nonce) DO NOTHING",
+                    )
+                    .bind(&d.tenant)
+                    .bind(nonce)
+                    .bind(expires)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                }
+                if !fresh {
+                    results.push(Ingested::NonceReused);
+                    continue;
+                }
                 let inserted: Option<(i64,)> = sqlx::query_as(
                     "INSERT INTO jobs (tenant_id, booking_id, kind, payload, state, run_after, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
                      ON CONFLICT (tenant_id, booking_id, kind) DO NOTHING RETURNING id",
                 )
-                .bind(tenant)
-                .bind(booking_id)
-                .bind(kind)
-                .bind(payload)
+                .bind(&d.tenant)
+                .bind(&d.booking_id)
+                .bind(&d.kind)
+                .bind(&d.payload)
                 .bind(now_ms)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -477,19 +530,20 @@ impl Store {
                         let (id,): (i64,) = sqlx::query_as(
                             "SELECT id FROM jobs WHERE tenant_id = $1 AND booking_id = $2 AND kind = $3",
                         )
-                        .bind(tenant)
-                        .bind(booking_id)
-                        .bind(kind)
+                        .bind(&d.tenant)
+                        .bind(&d.booking_id)
+                        .bind(&d.kind)
                         .fetch_one(&mut *tx)
                         .await?;
                         Enqueued { id, created: false }
                     }
                 };
-                tx.commit().await?;
-                Ingested::Job(enqueued)
+                results.push(Ingested::Job(enqueued));
             }
+            tx.commit().await?;
+            results
         });
-        Ok(result)
+        Ok(results)
     }
 
     /// Forgets nonces whose timestamps can no longer pass the freshness check.

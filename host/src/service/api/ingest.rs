@@ -6,7 +6,7 @@
 
 use crate::service::signing::{self, SignatureError, Verified};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
-use crate::store::Ingested;
+use crate::store::{Delivery, Ingested};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -161,10 +161,8 @@ async fn accept(
         BookingKind::Rescheduled => format!("rescheduled@{}", booking.start.to_salesforce()),
     };
     let nonce = nonce_expiry(&verified, tolerance);
-    let stored = inner
-        .store
-        .ingest(&tenant.id, nonce.as_ref().map(|(n, e)| (n.as_str(), *e)), &booking.id, &kind, &text, now)
-        .await?;
+    let delivery = Delivery { tenant: tenant.id.clone(), nonce, booking_id: booking.id.clone(), kind, payload: text };
+    let stored = inner.deliveries.submit(delivery).await.map_err(ApiError::internal)?;
     let enqueued = match stored {
         Ingested::Job(enqueued) => enqueued,
         Ingested::NonceReused => {
