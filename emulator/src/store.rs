@@ -7,7 +7,7 @@ use crate::schema::{ObjectSchema, Schema};
 use portico_model::describe::{FieldDescribe, FieldType};
 use portico_model::{Date, DateTime};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One record: its fields as Salesforce returns them (`Id`, `CreatedDate`, …).
 pub type Record = Map<String, Value>;
@@ -20,6 +20,9 @@ pub struct Store {
     clock: i64,
     /// While a transaction is open: how to undo each write, in order.
     journal: Option<Vec<Undo>>,
+    /// Record positions by (object, field) and lower-cased value, built on the first upsert
+    /// by that field and kept current, so an upsert does not scan the object.
+    by_value: HashMap<(String, String), HashMap<String, Vec<usize>>>,
 }
 
 /// How to undo one write.
@@ -53,6 +56,7 @@ impl Store {
         }
         self.stamp(&mut record, true);
         self.records.entry(o.describe.name.to_ascii_lowercase()).or_default().push(record);
+        self.by_value.clear();
     }
 
     fn next_id(&mut self, o: &ObjectSchema) -> String {
@@ -86,6 +90,8 @@ impl Store {
 
     /// Undoes the transaction's writes (ids are not reused, as in Salesforce).
     pub fn rollback(&mut self) {
+        // Rare: rebuild the value indexes when next needed instead of undoing them too.
+        self.by_value.clear();
         for undo in self.journal.take().unwrap_or_default().into_iter().rev() {
             match undo {
                 Undo::Inserted(object) => {
@@ -104,6 +110,22 @@ impl Store {
         if let Some(journal) = &mut self.journal {
             journal.push(undo());
         }
+    }
+
+    /// Positions of the object's records whose `field` equals `value` (case-insensitively).
+    fn positions(&mut self, object: &str, field: &str, value: &str) -> Vec<usize> {
+        let object = object.to_ascii_lowercase();
+        let key = (object.clone(), field.to_owned());
+        if !self.by_value.contains_key(&key) {
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, r) in self.records.get(&object).map_or(&[][..], Vec::as_slice).iter().enumerate() {
+                if let Some(v) = r.get(field).and_then(Value::as_str) {
+                    index.entry(v.to_ascii_lowercase()).or_default().push(i);
+                }
+            }
+            self.by_value.insert(key.clone(), index);
+        }
+        self.by_value[&key].get(&value.to_ascii_lowercase()).cloned().unwrap_or_default()
     }
 
     /// The records of an object.
@@ -156,7 +178,14 @@ impl Store {
         self.stamp(&mut record, true);
         let object = o.describe.name.to_ascii_lowercase();
         self.journal(|| Undo::Inserted(object.clone()));
-        self.records.entry(object).or_default().push(record);
+        let list = self.records.entry(object.clone()).or_default();
+        let at = list.len();
+        for ((_, field), index) in self.by_value.iter_mut().filter(|((o, _), _)| *o == object) {
+            if let Some(v) = record.get(field).and_then(Value::as_str) {
+                index.entry(v.to_ascii_lowercase()).or_default().push(at);
+            }
+        }
+        list.push(record);
         Ok(Written { id, created: true })
     }
 
@@ -186,13 +215,7 @@ impl Store {
             )]);
         }
         let kf_name = kf.name.clone();
-        let matches: Vec<usize> = self
-            .records(&name)
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.get(&kf_name).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(key)))
-            .map(|(i, _)| i)
-            .collect();
+        let matches = self.positions(&name, &kf_name, key);
         match matches.as_slice() {
             [] => {
                 let mut body = body.clone();
@@ -208,7 +231,19 @@ impl Store {
                 record.extend(changes);
                 let id = record.get("Id").and_then(Value::as_str).unwrap_or_default().to_owned();
                 self.stamp(&mut record, false);
-                self.journal(|| Undo::Updated(object.clone(), *i, previous));
+                self.journal(|| Undo::Updated(object.clone(), *i, previous.clone()));
+                for ((_, field), index) in self.by_value.iter_mut().filter(|((o, _), _)| *o == object) {
+                    let before = previous.get(field).and_then(Value::as_str).map(str::to_ascii_lowercase);
+                    let after = record.get(field).and_then(Value::as_str).map(str::to_ascii_lowercase);
+                    if before != after {
+                        if let Some(list) = before.and_then(|b| index.get_mut(&b)) {
+                            list.retain(|p| p != i);
+                        }
+                        if let Some(a) = after {
+                            index.entry(a).or_default().push(*i);
+                        }
+                    }
+                }
                 self.records.get_mut(&object).expect("matched")[*i] = record;
                 Ok(Written { id, created: false })
             }

@@ -65,8 +65,13 @@ pub(super) fn build(rc: &RuntimeConfig) -> anyhow::Result<Engine> {
         .max_tables_per_component(rc.max_memories_per_component)
         .total_stacks(slots)
         .max_memory_size(max_memory)
-        .linear_memory_keep_resident(64 << 10)
-        .table_keep_resident(16 << 10);
+        // Reset a finished instance's memory by rewriting the pages it touched (found with
+        // PAGEMAP_SCAN where the kernel has it) instead of unmapping them: no page faults on the
+        // next instance and no TLB shootdowns across cores, which dominate at high rates.
+        .pagemap_scan(wasmtime::Enabled::Auto)
+        .linear_memory_keep_resident(4 << 20)
+        .table_keep_resident(16 << 10)
+        .decommit_batch_size(16);
 
     let mut config = Config::new();
     config

@@ -254,13 +254,30 @@ impl Store {
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
              WHERE id IN ({candidates}{lock}) RETURNING {COLUMNS}"
         );
-        let mut jobs: Vec<Job> = on_pool!(self, |pool| {
-            let mut query = sqlx::query_as(&sql).bind(worker).bind(now_ms + lease_ms).bind(now_ms);
-            for tenant in busy {
-                query = query.bind(tenant);
+        macro_rules! bound {
+            () => {{
+                let mut query = sqlx::query_as(&sql).bind(worker).bind(now_ms + lease_ms).bind(now_ms);
+                for tenant in busy {
+                    query = query.bind(tenant.as_str());
+                }
+                query
+            }};
+        }
+        let mut jobs: Vec<Job> = match &self.backend {
+            Backend::Sqlite { write, .. } => bound!().fetch_all(write).await?,
+            Backend::Postgres(pool) => {
+                // The walk in id order must not depend on table statistics: on a fresh or
+                // suddenly grown queue the planner, thinking it small, would collect and sort
+                // the whole backlog for every claim. Sorting and bitmap scans are off for this
+                // one statement, which leaves the ordered scan of `jobs_open`.
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL enable_sort = off").execute(&mut *tx).await?;
+                sqlx::query("SET LOCAL enable_bitmapscan = off").execute(&mut *tx).await?;
+                let jobs = bound!().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                jobs
             }
-            query.fetch_all(pool).await?
-        });
+        };
         jobs.sort_by_key(|j| j.id);
         Ok(jobs)
     }
