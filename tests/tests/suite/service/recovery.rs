@@ -176,3 +176,24 @@ async fn two_replicas_share_one_postgresql_queue_without_double_processing() {
     b.running.shutdown().await.unwrap();
     drop_schema(&schema).await;
 }
+
+#[tokio::test]
+async fn shutdown_drains_the_jobs_in_flight() {
+    let service = sqlite_service(|_| {}).await;
+    let org = emulator().await;
+    let acme = tenant(&service, "acme", "lead-event", &org).await;
+    org.org.with(|s| s.faults.latency = Duration::from_millis(300));
+    let accepted = acme.send_sample("lead-event", "new-lead").await;
+    let id = accepted["job_id"].as_i64().unwrap();
+    // Wait until a worker holds it, then stop the service while Salesforce is still answering.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while acme.get(&format!("/jobs/{id}")).await["state"] != "running" {
+        assert!(tokio::time::Instant::now() < deadline, "the job was never claimed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let store = service.state().inner.store.clone();
+    service.running.shutdown().await.unwrap();
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state(), portico_host::store::JobState::Succeeded, "drained, not abandoned: {job:?}");
+    assert_eq!(org.org.records("Event").iter().filter(|e| e["Booking_Id__c"] == "bk_1001").count(), 1);
+}
