@@ -7,7 +7,7 @@
 
 use super::secrets::KeyRing;
 use crate::store::{ConnectionRow, Store, StoreError, Tenant};
-use portico_model::Grant;
+use portico_model::{Grant, Limits};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,6 +39,25 @@ pub struct TenantContext {
     pub config: Arc<BTreeMap<String, String>>,
     /// The Salesforce connection, if any.
     pub connection: Option<ConnectionRow>,
+    /// Its sandbox limits: the service's, with the tenant's overrides.
+    pub limits: Limits,
+}
+
+/// The service's limits with a tenant's overrides (a JSON object of `Limits` fields) laid over.
+pub fn tenant_limits(defaults: &Limits, overrides: Option<&str>) -> Result<Limits, String> {
+    let mut merged = serde_json::to_value(defaults).map_err(|e| e.to_string())?;
+    if let Some(text) = overrides {
+        let given: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| format!("limits must be a JSON object: {e}"))?;
+        for (k, v) in given {
+            merged[k] = v;
+        }
+    }
+    let limits: Limits = serde_json::from_value(merged).map_err(|e| e.to_string())?;
+    if limits.staged_records > 25 {
+        return Err("staged_records is at most 25: a booking commits in one Composite request".into());
+    }
+    Ok(limits)
 }
 
 /// Why a context could not be read.
@@ -64,6 +83,7 @@ impl Contexts {
         &self,
         store: &Store,
         keys: &KeyRing,
+        defaults: &Limits,
         tenant: &str,
     ) -> Result<Option<Arc<TenantContext>>, ContextError> {
         if let Some((at, ctx)) = self.entries.lock().expect("contexts lock").get(tenant)
@@ -80,7 +100,10 @@ impl Contexts {
             }),
             None => None,
         };
+        // Stored overrides were checked when set; should they no longer parse, the defaults hold.
+        let limits = tenant_limits(defaults, row.limits.as_deref()).unwrap_or_else(|_| defaults.clone());
         let ctx = Arc::new(TenantContext {
+            limits,
             webhook_secret: keys.open(&row.id, &row.webhook_secret)?,
             config: Arc::new(serde_json::from_str(&row.config).unwrap_or_default()),
             connection: store.connection(tenant).await?,

@@ -218,7 +218,7 @@ async fn execute(
     let inner = &state.inner;
     let ctx = inner
         .contexts
-        .get(&inner.store, &inner.keys, &job.tenant_id)
+        .get(&inner.store, &inner.keys, &inner.runtime.default_limits(), &job.tenant_id)
         .await
         .map_err(|e| RunFailure { transient: true, kind: "internal", message: e.to_string(), min_delay: None })?
         .ok_or_else(|| RunFailure::permanent("config", "the tenant no longer exists"))?;
@@ -244,7 +244,7 @@ async fn execute(
         booking,
         grant,
         config: ctx.config.clone(),
-        limits: inner.runtime.default_limits(),
+        limits: inner.runtime.clamp(ctx.limits.clone()),
         crm: org.client.clone(),
     };
     let outcome = inner.runtime.invoke(&plugin, call).await;

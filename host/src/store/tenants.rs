@@ -20,6 +20,8 @@ pub struct Tenant {
     pub config: String,
     /// At most this many of its jobs run at once on one replica (default: the service's).
     pub max_concurrency: Option<i32>,
+    /// Its sandbox limits that differ from the service's (a JSON object), if any.
+    pub limits: Option<String>,
     /// Unix ms.
     pub created_at: i64,
 }
@@ -44,7 +46,7 @@ pub struct ApiKeyRow {
     pub revoked_at: Option<i64>,
 }
 
-const TENANT_COLUMNS: &str = "id, name, webhook_secret, active_digest, config, max_concurrency, created_at";
+const TENANT_COLUMNS: &str = "id, name, webhook_secret, active_digest, config, max_concurrency, limits, created_at";
 const KEY_COLUMNS: &str = "prefix, secret_hash, tenant_id, role, label, created_at, revoked_at";
 
 impl Store {
@@ -104,6 +106,19 @@ impl Store {
         let done = on_pool!(self, |pool| {
             sqlx::query("UPDATE tenants SET config = $1 WHERE id = $2")
                 .bind(config_json)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Replaces a tenant's sandbox limit overrides (a JSON object; `None` clears them).
+    pub async fn set_limits(&self, id: &str, limits_json: Option<&str>) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("UPDATE tenants SET limits = $1 WHERE id = $2")
+                .bind(limits_json)
                 .bind(id)
                 .execute(pool)
                 .await?

@@ -126,7 +126,7 @@ async fn accept(
     })?;
     let ctx = inner
         .contexts
-        .get(&inner.store, &inner.keys, tenant_id)
+        .get(&inner.store, &inner.keys, &inner.runtime.default_limits(), tenant_id)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant_id}`")))?;

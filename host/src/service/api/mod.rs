@@ -37,7 +37,7 @@ impl<T: Serialize> IntoResponse for Created<T> {
     info(title = "Portico", description = "Sandboxed host for tenants' Salesforce mapping plugins: admin API and booking ingestion."),
     paths(
         tenants::create, tenants::list, tenants::get, tenants::create_key, tenants::list_keys, tenants::revoke_key,
-        tenants::rotate_secret, tenants::get_config, tenants::put_config,
+        tenants::rotate_secret, tenants::get_config, tenants::put_config, tenants::get_limits, tenants::put_limits,
         plugins::upload, plugins::list, plugins::get, plugins::approve, plugins::activate, plugins::rollback,
         plugins::activations,
         connection::put, connection::get, connection::delete, connection::authorize, connection::callback,
@@ -87,6 +87,7 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{t}/keys/{{prefix}}"), axum::routing::delete(tenants::revoke_key))
         .route(&format!("{t}/webhook-secret"), post(tenants::rotate_secret))
         .route(&format!("{t}/config"), get(tenants::get_config).put(tenants::put_config))
+        .route(&format!("{t}/limits"), get(tenants::get_limits).put(tenants::put_limits))
         .route(&format!("{t}/plugins"), post(plugins::upload).get(plugins::list).layer(upload_limit))
         .route(&format!("{t}/plugins/rollback"), post(plugins::rollback))
         .route(&format!("{t}/plugins/activations"), get(plugins::activations))

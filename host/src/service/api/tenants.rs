@@ -281,6 +281,41 @@ pub async fn put_config(
     Ok(Json(values))
 }
 
+/// The tenant's sandbox limits in force (the service's defaults with its overrides).
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/limits", tag = "tenants",
+    params(("tenant" = String, Path)), responses((status = 200, body = Object)))]
+pub async fn get_limits(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<portico_model::Limits>> {
+    let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
+    let defaults = state.inner.runtime.default_limits();
+    let limits = crate::service::context::tenant_limits(&defaults, tenant.limits.as_deref()).unwrap_or(defaults);
+    Ok(Json(state.inner.runtime.clamp(limits)))
+}
+
+/// Sets the tenant's sandbox limits (platform admins only): a JSON object of the fields that
+/// differ from the service's defaults (`{}` clears them). Memory cannot exceed the pool's slot.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/limits", tag = "tenants", request_body = Object,
+    params(("tenant" = String, Path)), responses((status = 200, body = Object), (status = 422, body = crate::service::ErrorBody)))]
+pub async fn put_limits(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(overrides): Json<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Json<portico_model::Limits>> {
+    caller.platform_admin()?;
+    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    let text = serde_json::Value::Object(overrides.clone()).to_string();
+    let defaults = state.inner.runtime.default_limits();
+    let limits = crate::service::context::tenant_limits(&defaults, Some(&text))
+        .map_err(|e| ApiError::unprocessable("bad-limits", e))?;
+    state.inner.store.set_limits(&id, (!overrides.is_empty()).then_some(text.as_str())).await?;
+    tracing::info!(tenant = %id, by = %caller.key, "sandbox limits set");
+    Ok(Json(state.inner.runtime.clamp(limits)))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

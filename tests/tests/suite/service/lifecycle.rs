@@ -155,3 +155,31 @@ async fn failed_jobs_replay_after_the_tenant_fixes_the_config() {
     assert_eq!(acme.finished(&json!({"job_id": second["id"]})).await["state"], "succeeded");
     service.running.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn platform_admins_set_a_tenants_limits_and_only_that_tenant_is_held_to_them() {
+    let service = sqlite_service(|_| {}).await;
+    let org = emulator().await;
+    let acme = tenant(&service, "acme", "lead-event", &org).await;
+    let globex = tenant(&service, "globex", "lead-event", &org).await;
+    let by_tenant = acme.api.put("/v1/tenants/acme/limits", &json!({"staged_records": 20})).await.unwrap();
+    assert_eq!(by_tenant.status, 403, "tenants do not set their own limits");
+    for (bad, why) in [(json!({"staged_records": 30}), "at most 25"), (json!({"cpu_seconds": 1}), "cpu_seconds")] {
+        let refused = service.admin.put("/v1/tenants/acme/limits", &bad).await.unwrap();
+        assert_eq!((refused.status.as_u16(), refused.body["code"].as_str()), (422, Some("bad-limits")));
+        assert!(refused.body["message"].as_str().unwrap().contains(why), "{}", refused.body);
+    }
+    let set = service.admin.put("/v1/tenants/acme/limits", &json!({"staged_records": 1})).await.unwrap().ok().unwrap();
+    assert_eq!((set["staged_records"].as_u64(), set["cpu_ms"].as_u64()), (Some(1), Some(500)), "{set}");
+    assert_eq!(acme.get("/limits").await["staged_records"], 1);
+
+    let held = acme.finished(&acme.send_sample("lead-event", "new-lead").await).await;
+    assert_eq!(held["state"], "failed", "{held}");
+    assert!(held["error"].as_str().unwrap().contains("staged"), "names the limit: {held}");
+    let free = globex.finished(&globex.send_sample("lead-event", "new-lead").await).await;
+    assert_eq!(free["state"], "succeeded", "another tenant keeps the defaults: {free}");
+
+    service.admin.put("/v1/tenants/acme/limits", &json!({})).await.unwrap().ok().unwrap();
+    assert_eq!(acme.get("/limits").await["staged_records"], 25);
+    service.running.shutdown().await.unwrap();
+}
