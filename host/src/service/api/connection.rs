@@ -151,8 +151,12 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartAuthorization {
-    /// Where the user logs in (e.g. https://login.salesforce.com or the org's My Domain).
+    /// Where the user logs in: the org's My Domain URL (https://acme.my.salesforce.com), or
+    /// https://login.salesforce.com together with `instance_url`.
     pub login_url: String,
+    /// The org's instance URL, when it differs from `login_url`.
+    #[serde(default)]
+    pub instance_url: Option<String>,
     /// Consumer key.
     pub client_id: String,
     /// Consumer secret, if the connected app requires it for the code exchange.
@@ -172,6 +176,7 @@ pub struct AuthorizationStarted {
 #[derive(Serialize, Deserialize)]
 struct Pending {
     login_url: String,
+    instance_url: String,
     client_id: String,
     client_secret: Option<String>,
     verifier: String,
@@ -197,8 +202,14 @@ pub async fn authorize(
         .map_err(|e| ApiError::unprocessable("url-refused", e.to_string()))?;
     let started = web_flow::start(&login, &start.client_id, &callback_url(&state))
         .map_err(|e| ApiError::unprocessable("bad-authorization", e.to_string()))?;
+    let login_url = login.as_str().trim_end_matches('/').to_owned();
+    let instance_url = match &start.instance_url {
+        Some(url) => checked_url(&state, url)?,
+        None => login_url.clone(),
+    };
     let pending = Pending {
-        login_url: login.as_str().trim_end_matches('/').to_owned(),
+        instance_url,
+        login_url,
         client_id: start.client_id,
         client_secret: start.client_secret,
         verifier: started.verifier.expose().to_owned(),
@@ -266,7 +277,7 @@ pub async fn callback(State(state): State<AppState>, Query(cb): Query<Callback>)
     };
     let row = ConnectionRow {
         kind: "web-server".into(),
-        instance_url: pending.login_url.clone(),
+        instance_url: pending.instance_url.clone(),
         login_url: pending.login_url,
         client_id: pending.client_id,
         username: None,
