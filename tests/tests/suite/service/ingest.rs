@@ -185,7 +185,7 @@ async fn calcom_and_calendly_deliveries_become_jobs_directly() {
     let (status, created) = calendly(fixture("calendly-created"), now).await;
     assert_eq!(status, 202, "{created}");
     let job = acme.finished(&created).await;
-    assert_eq!((job["state"].as_str(), job["booking_id"].as_str()), (Some("succeeded"), Some("EVENT0000000001")));
+    assert_eq!((job["state"].as_str(), job["booking_id"].as_str()), (Some("succeeded"), Some("4f3b2a10-9c8d-4e7f-a6b5-1c2d3e4f5a60")));
     let (status, again) = calendly(fixture("calendly-created"), now).await;
     assert_eq!((status, again["code"].as_str()), (409, Some("nonce-reused")), "the same signed delivery twice");
     let (status, half) = calendly(fixture("calendly-canceled-for-reschedule"), now).await;
@@ -195,7 +195,7 @@ async fn calcom_and_calendly_deliveries_become_jobs_directly() {
     let (status, moved) = calendly(fixture("calendly-rescheduled"), now).await;
     assert_eq!(status, 202);
     let job = acme.finished(&moved).await;
-    assert_eq!((job["state"].as_str(), job["booking_id"].as_str()), (Some("succeeded"), Some("EVENT0000000001")));
+    assert_eq!((job["state"].as_str(), job["booking_id"].as_str()), (Some("succeeded"), Some("4f3b2a10-9c8d-4e7f-a6b5-1c2d3e4f5a60")));
     assert_eq!(acme.get("/jobs").await.as_array().unwrap().len(), 4, "two Cal.com and two Calendly jobs");
     service.running.shutdown().await.unwrap();
 }
