@@ -86,6 +86,35 @@ async fn a_dead_workers_job_is_picked_up_again(store: Store) {
 }
 on_every_backend!(a_dead_workers_job_is_picked_up_again_everywhere, a_dead_workers_job_is_picked_up_again);
 
+async fn a_renewed_lease_holds_and_an_abandoned_job_fails(store: Store) {
+    let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    store.claim("r1/a", T0, 100).await.unwrap().unwrap();
+    assert!(store.renew(id, "r1/a", T0 + 500).await.unwrap(), "the holder renews");
+    assert!(!store.renew(id, "r1/b", T0 + 900).await.unwrap(), "another claim cannot");
+    assert!(store.claim("r1/b", T0 + 200, 100).await.unwrap().is_none(), "a renewed lease is not taken");
+    // Its worker dies each time: after max_attempts claims the job fails as abandoned.
+    store.claim("r1/b", T0 + 600, 100).await.unwrap().unwrap();
+    assert!(!store.fail(id, "r1/a", "late", None, T0 + 650).await.unwrap(), "the first claim is over");
+    store.claim("r1/c", T0 + 800, 100).await.unwrap().unwrap();
+    assert_eq!(store.fail_abandoned(4, T0 + 850).await.unwrap(), 0, "its lease is still running");
+    assert_eq!(store.fail_abandoned(4, T0 + 1_000).await.unwrap(), 0, "three claims of four: it may run again");
+    store.claim("r1/d", T0 + 1_000, 100).await.unwrap().unwrap();
+    assert_eq!(store.fail_abandoned(4, T0 + 1_200).await.unwrap(), 1);
+    let failed = store.job(id).await.unwrap().unwrap();
+    assert_eq!(failed.state(), JobState::Failed);
+    assert!(failed.error.as_deref().unwrap().contains("4 times"), "{:?}", failed.error);
+    assert!(store.claim("r1/e", T0 + 2_000, 100).await.unwrap().is_none());
+    // An error text with a NUL (a plugin's message) is stored, not refused by the database.
+    assert!(store.replay(id, T0 + 3_000).await.unwrap());
+    store.claim("r1/f", T0 + 3_000, 100).await.unwrap().unwrap();
+    assert!(store.fail(id, "r1/f", "bad\0byte", None, T0 + 3_010).await.unwrap());
+    assert_eq!(store.job(id).await.unwrap().unwrap().error.as_deref(), Some("bad\u{FFFD}byte"));
+}
+on_every_backend!(
+    a_renewed_lease_holds_and_an_abandoned_job_fails_everywhere,
+    a_renewed_lease_holds_and_an_abandoned_job_fails
+);
+
 async fn failures_retry_later_or_wait_for_replay(store: Store) {
     let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
     store.claim("w1", T0, 30_000).await.unwrap().unwrap();

@@ -4,7 +4,10 @@
 //! skipping tenants already running their share (`workers.per_tenant`, or the tenant's own
 //! lower limit), and runs each claimed job as a task. Claims are leases: a job whose replica
 //! died is claimed again when its lease ends, and the upsert-by-booking-id plugins make the
-//! second commit update, not duplicate. Transient failures (Salesforce unreachable, 5xx,
+//! second commit update, not duplicate. Each claim holds the job under its own token (the
+//! replica's name and a random part), renewed while the job runs, so neither another replica
+//! nor this one can run a job twice at once; a job whose worker died `max_attempts` times
+//! fails as abandoned rather than taking replica after replica down. Transient failures (Salesforce unreachable, 5xx,
 //! `REQUEST_LIMIT_EXCEEDED`, row locks) go back to pending with exponential backoff and
 //! jitter; everything else fails at once with the reason.
 
@@ -68,6 +71,7 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
     let worker = state.inner.replica.clone();
     tokio::pin!(stop);
     let mut purged = Instant::now();
+    let mut abandoned_check = Instant::now() - Duration::from_secs(60);
     loop {
         let first = tokio::select! {
             permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
@@ -81,13 +85,25 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
                 Err(_) => break,
             }
         }
+        if abandoned_check.elapsed() > Duration::from_secs(5) {
+            abandoned_check = Instant::now();
+            match state.inner.store.fail_abandoned(config.max_attempts, now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!("{n} jobs failed as abandoned: their workers stopped {} times", config.max_attempts)
+                }
+                Err(e) => tracing::error!("failing abandoned jobs failed: {e}"),
+            }
+        }
         let share = |t: &str, limits: &HashMap<String, usize>| limits.get(t).copied().unwrap_or(config.per_tenant);
         let busy: Vec<String> = {
             let running = running.lock().expect("running lock");
             let limits = limits.lock().expect("limits lock");
             running.iter().filter(|(t, n)| **n >= share(t, &limits)).map(|(t, _)| t.clone()).collect()
         };
-        let claimed = state.inner.store.claim_batch(&worker, now_ms(), lease_ms, &busy, permits.len()).await;
+        // This claim's own token: a job finishes only for the claim that holds it.
+        let token = format!("{worker}/{}", hex::encode(super::random_bytes::<6>()));
+        let claimed = state.inner.store.claim_batch(&token, now_ms(), lease_ms, &busy, permits.len()).await;
         let jobs = match claimed {
             Ok(jobs) if !jobs.is_empty() => jobs,
             Ok(_) => {
@@ -115,6 +131,16 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
         };
         for job in jobs {
             let permit = permits.pop().expect("no more jobs than permits");
+            let known = limits.lock().expect("limits lock").contains_key(&job.tenant_id);
+            if !known {
+                // A tenant's own limit counts from its first job on this replica.
+                let inner = &state.inner;
+                let defaults = inner.runtime.default_limits();
+                if let Ok(Some(ctx)) = inner.contexts.get(&inner.store, &inner.keys, &defaults, &job.tenant_id).await {
+                    let share = own_share(ctx.tenant.max_concurrency, config.per_tenant);
+                    limits.lock().expect("limits lock").insert(job.tenant_id.clone(), share);
+                }
+            }
             // A batch may hold more of one tenant's jobs than its share: give those back.
             let over_share = {
                 let limits = limits.lock().expect("limits lock");
@@ -127,17 +153,17 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
                 over
             };
             if over_share {
-                if let Err(e) = state.inner.store.release(job.id, &worker, now_ms()).await {
+                if let Err(e) = state.inner.store.release(job.id, &token, now_ms()).await {
                     tracing::error!(job = job.id, "giving a job back failed (its lease will expire): {e}");
                 }
                 continue;
             }
-            let (state, running, limits, worker) = (state.clone(), running.clone(), limits.clone(), worker.clone());
+            let (state, running, limits, token) = (state.clone(), running.clone(), limits.clone(), token.clone());
             let span = tracing::info_span!("job", job = job.id, tenant = %job.tenant_id, attempt = job.attempts);
             tokio::spawn(
                 async move {
                     let tenant = job.tenant_id.clone();
-                    if let Some(limit) = process(&state, &job, &worker).await {
+                    if let Some(limit) = process(&state, &job, &token).await {
                         limits.lock().expect("limits lock").insert(tenant.clone(), limit);
                     }
                     let mut running = running.lock().expect("running lock");
@@ -160,12 +186,36 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
     }
 }
 
-/// Runs one claimed job to its next state. Returns the tenant's own concurrency limit.
+/// How many jobs of a tenant one replica runs at once: its own limit, never above the service's.
+fn own_share(tenant_limit: Option<i32>, per_tenant: usize) -> usize {
+    tenant_limit.map_or(per_tenant, |n| usize::try_from(n.max(1)).unwrap_or(usize::MAX)).min(per_tenant)
+}
+
+/// Runs one claimed job to its next state, renewing its lease meanwhile. Returns the tenant's
+/// share of this replica's workers.
 async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
     let inner = &state.inner;
     let mut report = RunReport::default();
     let mut tenant_limit = None;
-    let result = execute(state, job, &mut report, &mut tenant_limit).await;
+    let lease = inner.config.workers.lease();
+    let heartbeat = async {
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            let until = now_ms() + lease.as_millis() as i64;
+            match inner.store.renew(job.id, worker, until).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("the job's lease was lost while it ran; its result will not be recorded");
+                    std::future::pending::<()>().await;
+                }
+                Err(e) => tracing::warn!("renewing the job's lease failed: {e}"),
+            }
+        }
+    };
+    let result = tokio::select! {
+        result = execute(state, job, &mut report, &mut tenant_limit) => result,
+        () = heartbeat => unreachable!("the heartbeat never ends"),
+    };
     let now = now_ms();
     let stored = match result {
         Ok(audit) => {
@@ -223,7 +273,7 @@ async fn execute(
         .map_err(|e| RunFailure { transient: true, kind: "internal", message: e.to_string(), min_delay: None })?
         .ok_or_else(|| RunFailure::permanent("config", "the tenant no longer exists"))?;
     let tenant = &ctx.tenant;
-    *tenant_limit = tenant.max_concurrency.map(|n| n.max(1) as usize);
+    *tenant_limit = Some(own_share(tenant.max_concurrency, inner.config.workers.per_tenant));
     let active = ctx.active.as_ref().ok_or_else(|| {
         RunFailure::permanent("config", "the tenant has no active plugin version; activate one, then replay")
     })?;
@@ -361,6 +411,14 @@ fn salesforce_failure(e: SalesforceError) -> RunFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenant_share_is_its_own_limit_capped_by_the_service() {
+        assert_eq!(own_share(None, 16), 16);
+        assert_eq!(own_share(Some(4), 16), 4);
+        assert_eq!(own_share(Some(100), 16), 16, "a tenant cannot raise its share above the service's");
+        assert_eq!(own_share(Some(0), 16), 1);
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_caps() {

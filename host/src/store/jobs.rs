@@ -98,7 +98,7 @@ pub struct Delivery {
     pub nonce: Option<(String, i64)>,
     /// The booking id.
     pub booking_id: String,
-    /// The delivery kind (`created`, `cancelled`, `rescheduled@<start>`).
+    /// The delivery kind (`created`, `cancelled`, `rescheduled@<start>#<content digest>`).
     pub kind: String,
     /// The booking JSON.
     pub payload: String,
@@ -396,6 +396,8 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let state = if retry_at.is_some() { JobState::Pending } else { JobState::Failed };
+        // PostgreSQL text cannot hold NUL, and a plugin's error message may.
+        let error = error.replace('\0', "\u{FFFD}");
         let done = on_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE jobs SET state = $1, error = $2, run_after = $3, lease_owner = NULL, lease_until = NULL, \
@@ -403,7 +405,7 @@ impl Store {
                  WHERE id = $8 AND state = 'running' AND lease_owner = $9",
             )
             .bind(state.as_str())
-            .bind(error)
+            .bind(&error)
             .bind(retry_at.unwrap_or(now_ms))
             .bind(&report.digest)
             .bind(&report.logs)
@@ -416,6 +418,39 @@ impl Store {
             .rows_affected()
         });
         Ok(done == 1)
+    }
+
+    /// Keeps a running job's lease for `worker` until `until_ms` (a heartbeat while a job runs
+    /// longer than a fraction of its lease). `false` when `worker` no longer holds the job.
+    pub async fn renew(&self, id: i64, worker: &str, until_ms: i64) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("UPDATE jobs SET lease_until = $1 WHERE id = $2 AND state = 'running' AND lease_owner = $3")
+                .bind(until_ms)
+                .bind(id)
+                .bind(worker)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Fails the running jobs whose lease expired after `max_attempts` claims: their workers
+    /// died each time (a job that takes its replica down would otherwise loop forever).
+    /// Returns how many.
+    pub async fn fail_abandoned(&self, max_attempts: i32, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_until = NULL, updated_at = $1, \
+                 error = 'abandoned: the worker running it stopped before finishing, ' || CAST(attempts AS TEXT) || ' times' \
+                 WHERE state = 'running' AND lease_until < $1 AND attempts >= $2",
+            )
+            .bind(now_ms)
+            .bind(max_attempts)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
     }
 
     /// Gives a claimed job back untouched (the worker is shutting down): pending again now.

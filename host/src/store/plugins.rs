@@ -1,6 +1,6 @@
 //! Plugin versions (content-addressed per tenant), approvals and activations.
 
-use super::{Store, StoreError, on_pool, on_read_pool};
+use super::{Backend, Store, StoreError, on_pool, on_read_pool};
 use serde::Serialize;
 
 /// A stored plugin version, without its bytes.
@@ -130,12 +130,15 @@ impl Store {
     /// Makes an approved version the tenant's active one and records the activation. Returns
     /// the version it replaced.
     pub async fn activate_plugin(&self, tenant: &str, digest: &str, now_ms: i64) -> Result<Option<String>, StoreError> {
+        // Two activations at once must each see the other's result as their previous version:
+        // PostgreSQL locks the row; SQLite's single writer runs one transaction at a time.
+        let select = match self.backend {
+            Backend::Postgres(_) => "SELECT active_digest FROM tenants WHERE id = $1 FOR UPDATE",
+            Backend::Sqlite { .. } => "SELECT active_digest FROM tenants WHERE id = $1",
+        };
         let previous = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let (previous,): (Option<String>,) = sqlx::query_as("SELECT active_digest FROM tenants WHERE id = $1")
-                .bind(tenant)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (previous,): (Option<String>,) = sqlx::query_as(select).bind(tenant).fetch_one(&mut *tx).await?;
             sqlx::query("UPDATE tenants SET active_digest = $1 WHERE id = $2")
                 .bind(digest)
                 .bind(tenant)

@@ -197,3 +197,19 @@ async fn shutdown_drains_the_jobs_in_flight() {
     assert_eq!(job.state(), portico_host::store::JobState::Succeeded, "drained, not abandoned: {job:?}");
     assert_eq!(org.org.records("Event").iter().filter(|e| e["Booking_Id__c"] == "bk_1001").count(), 1);
 }
+
+#[tokio::test]
+async fn a_job_longer_than_its_lease_keeps_it_and_runs_once() {
+    // A one-second lease and a slow org: the job takes several leases' time. Its worker renews
+    // the lease, so no worker (this replica's included) claims it a second time meanwhile.
+    let service = sqlite_service(|c| c.workers.lease_seconds = 1).await;
+    let org = emulator().await;
+    let acme = tenant(&service, "acme", "lead-event", &org).await;
+    org.org.with(|s| s.faults.latency = Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let job = acme.finished(&acme.send_sample("lead-event", "new-lead").await).await;
+    assert!(started.elapsed() > Duration::from_secs(2), "the run outlasted its lease: {:?}", started.elapsed());
+    assert_eq!((job["state"].as_str(), job["attempts"].as_i64()), (Some("succeeded"), Some(1)), "{job}");
+    assert_eq!(org.org.records("Event").iter().filter(|e| e["Booking_Id__c"] == "bk_1001").count(), 1);
+    service.running.shutdown().await.unwrap();
+}
