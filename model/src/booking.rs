@@ -102,12 +102,24 @@ pub enum BookingError {
     Invalid(String),
 }
 
+/// The longest booking id accepted, in bytes (ids are keys: in the job queue, in upserts).
+pub const MAX_ID_BYTES: usize = 255;
+
 impl Booking {
     /// Parses and checks a booking JSON document, keeping the original text in `raw`.
     pub fn from_json(text: &str) -> Result<Booking, BookingError> {
         let mut booking: Booking = serde_json::from_str(text)?;
         if booking.id.trim().is_empty() {
             return Err(BookingError::Invalid("`id` is empty".into()));
+        }
+        if booking.id.len() > MAX_ID_BYTES {
+            return Err(BookingError::Invalid(format!(
+                "`id` is {} bytes long; at most {MAX_ID_BYTES} are allowed",
+                booking.id.len()
+            )));
+        }
+        if booking.id.chars().any(char::is_control) {
+            return Err(BookingError::Invalid("`id` contains control characters".into()));
         }
         if booking.end < booking.start {
             return Err(BookingError::Invalid(format!(
@@ -180,5 +192,9 @@ mod tests {
         assert!(matches!(Booking::from_json(&swapped), Err(BookingError::Invalid(m)) if m.contains("before")));
         let bad = SAMPLE.replace("2026-12-01T15:00:00+01:00", "tomorrow");
         assert!(Booking::from_json(&bad).unwrap_err().to_string().contains("tomorrow"));
+        let nul = SAMPLE.replace("bk_1", "bk\\u0000");
+        assert!(Booking::from_json(&nul).unwrap_err().to_string().contains("control characters"));
+        let long = SAMPLE.replace("bk_1", &"x".repeat(MAX_ID_BYTES + 1));
+        assert!(Booking::from_json(&long).unwrap_err().to_string().contains("at most 255"));
     }
 }

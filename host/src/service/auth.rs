@@ -138,8 +138,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let client =
+        let peer =
             parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let client = client_address(peer, &parts.headers, &state.inner.config.auth.trusted_proxies);
         let throttle = &state.inner.throttle;
         throttle.check(client)?;
         let presented = parts
@@ -167,6 +168,23 @@ impl FromRequestParts<AppState> for Caller {
         let role = Role::parse(&row.role).ok_or_else(|| ApiError::internal(format!("key role `{}`", row.role)))?;
         Ok(Caller { key: row.prefix, role, tenant: row.tenant_id })
     }
+}
+
+/// The address failures are counted against: the peer, or — when the peer is one of the
+/// operator's trusted proxies — the nearest address in `X-Forwarded-For` that is not one of
+/// them (entries further left are the client's own claims and could be forged).
+pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer)
 }
 
 /// Counts failed authentications per client address; too many in a window lock the address
@@ -263,11 +281,28 @@ mod tests {
     }
 
     #[test]
+    fn behind_a_trusted_proxy_the_forwarded_client_counts() {
+        let proxy = IpAddr::from([10, 0, 0, 2]);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "1.1.1.1, 203.0.113.7, 10.0.0.2".parse().unwrap());
+        assert_eq!(
+            client_address(proxy, &headers, &[proxy]),
+            IpAddr::from([203, 0, 113, 7]),
+            "rightmost untrusted hop"
+        );
+        assert_eq!(client_address(proxy, &headers, &[]), proxy, "an untrusted peer's header is ignored");
+        let stranger = IpAddr::from([198, 51, 100, 1]);
+        assert_eq!(client_address(stranger, &headers, &[proxy]), stranger, "only proxies may forward");
+        assert_eq!(client_address(proxy, &axum::http::HeaderMap::new(), &[proxy]), proxy);
+    }
+
+    #[test]
     fn repeated_failures_lock_out() {
         let throttle = Throttle::new(&super::super::config::AuthConfig {
             max_failures: 3,
             window_seconds: 60,
             lockout_seconds: 60,
+            trusted_proxies: Vec::new(),
         });
         let ip = IpAddr::from([10, 0, 0, 1]);
         for _ in 0..2 {

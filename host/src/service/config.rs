@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The service's settings. Every field has a default; unknown keys are refused.
-#[derive(Clone, Debug, Deserialize)]
+/// The service's settings. Every field has a default; unknown keys are refused. Its `Debug`
+/// hides the database URL's password.
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServeConfig {
     /// Where to listen (`PORTICO_LISTEN`).
@@ -78,6 +79,39 @@ pub struct AuthConfig {
     pub window_seconds: u64,
     /// How long a lockout lasts, seconds.
     pub lockout_seconds: u64,
+    /// Reverse proxies / load balancers in front of the service: for requests from these
+    /// addresses the client is read from `X-Forwarded-For`, so one client's failures do not
+    /// lock out everyone behind the proxy.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl std::fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_password(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("master_key_file", &self.master_key_file)
+            .field("cache_dir", &self.cache_dir)
+            .field("allow_hosts", &self.allow_hosts)
+            .field("org_ca_file", &self.org_ca_file)
+            .field("workers", &self.workers)
+            .field("ingest", &self.ingest)
+            .field("auth", &self.auth)
+            .field("runtime", &self.runtime)
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`; other text unchanged.
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl Default for ServeConfig {
@@ -121,7 +155,7 @@ impl Default for IngestConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { max_failures: 10, window_seconds: 60, lockout_seconds: 300 }
+        AuthConfig { max_failures: 10, window_seconds: 60, lockout_seconds: 300, trusted_proxies: Vec::new() }
     }
 }
 
@@ -145,11 +179,27 @@ impl ServeConfig {
             None => ServeConfig::default(),
         };
         config.apply_env(|name| std::env::var(name).ok())?;
+        config.check()?;
         if config.cache_dir.is_none() {
             config.cache_dir =
                 std::env::var_os("PORTICO_CACHE_DIR").map(PathBuf::from).or_else(crate::cli::default_cache_dir);
         }
         Ok(config)
+    }
+
+    /// Refuses settings that would quietly stop the service from working.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let w = &self.workers;
+        if w.concurrency > 0 && w.per_tenant == 0 {
+            anyhow::bail!("workers.per_tenant is 0: no tenant's job could ever run (set 1 or more)");
+        }
+        if w.max_attempts < 1 {
+            anyhow::bail!("workers.max_attempts must be at least 1");
+        }
+        if self.ingest.max_body_bytes == 0 {
+            anyhow::bail!("ingest.max_body_bytes is 0: every delivery would be refused");
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -182,6 +232,15 @@ mod tests {
         config.apply_env(|n| (n == "DATABASE_URL").then(|| "postgres://db/portico".to_owned())).unwrap();
         assert_eq!(config.database_url, "postgres://db/portico");
         assert_eq!(config.listen.port(), 9000);
+    }
+
+    #[test]
+    fn settings_that_stop_the_service_are_refused_and_passwords_never_printed() {
+        let config: ServeConfig = toml::from_str("[workers]\nper_tenant = 0\n").unwrap();
+        assert!(config.check().unwrap_err().to_string().contains("per_tenant"));
+        let config = ServeConfig { database_url: "postgres://portico:s3cret@db:5432/p".into(), ..Default::default() };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret") && shown.contains("postgres://portico:***@db:5432/p"), "{shown}");
     }
 
     #[test]

@@ -26,8 +26,7 @@ pub struct Active {
     pub grant: Option<Arc<Grant>>,
 }
 
-/// A tenant as jobs and deliveries see it.
-#[derive(Debug)]
+/// A tenant as jobs and deliveries see it (its `Debug` never shows the webhook secret).
 pub struct TenantContext {
     /// The stored tenant.
     pub tenant: Tenant,
@@ -41,6 +40,19 @@ pub struct TenantContext {
     pub connection: Option<ConnectionRow>,
     /// Its sandbox limits: the service's, with the tenant's overrides.
     pub limits: Limits,
+}
+
+impl std::fmt::Debug for TenantContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantContext")
+            .field("tenant", &self.tenant)
+            .field("webhook_secret", &"<redacted>")
+            .field("active", &self.active)
+            .field("config", &self.config)
+            .field("connection", &self.connection)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 /// The service's limits with a tenant's overrides (a JSON object of `Limits` fields) laid over.

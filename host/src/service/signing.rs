@@ -161,7 +161,9 @@ pub fn verify_calendly(
     let timestamp = parse_timestamp(t, "t")?;
     fresh(timestamp, now_s, tolerance)?;
     verify(secret, &[t.as_bytes(), b".", body], v1)?;
-    Ok(Verified { nonce: Some(format!("calendly-{v1}")), timestamp: Some(timestamp) })
+    // The same signature spelled in other case or with spaces is the same delivery.
+    let nonce = format!("calendly-{}", v1.trim().to_ascii_lowercase());
+    Ok(Verified { nonce: Some(nonce), timestamp: Some(timestamp) })
 }
 
 #[cfg(test)]
@@ -208,7 +210,14 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(CALENDLY_SIGNATURE, HeaderValue::from_str(&sign_calendly("k", 5_000, body)).unwrap());
         let ok = verify_calendly(&h, body, "k", 5_010, 300).unwrap();
-        assert!(ok.nonce.unwrap().starts_with("calendly-"));
+        let nonce = ok.nonce.unwrap();
+        assert!(nonce.starts_with("calendly-"));
+        let shouted = sign_calendly("k", 5_000, body).replace("v1=", "v1= ").to_ascii_uppercase().replace("T=", "t=");
+        let shouted = shouted.replace("V1=", "v1=");
+        h.insert(CALENDLY_SIGNATURE, HeaderValue::from_str(&shouted).unwrap());
+        let again = verify_calendly(&h, body, "k", 5_010, 300).unwrap();
+        assert_eq!(again.nonce.unwrap(), nonce, "a respelled signature is still a replay");
+        h.insert(CALENDLY_SIGNATURE, HeaderValue::from_str(&sign_calendly("k", 5_000, body)).unwrap());
         assert!(matches!(verify_calendly(&h, body, "k", 9_000, 300), Err(SignatureError::Stale { .. })));
         assert_eq!(verify_calendly(&h, b"y", "k", 5_000, 300), Err(SignatureError::Mismatch));
     }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use portico_model::platforms::{self, Platform};
 use portico_model::{Booking, BookingKind};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::time::Instant;
 use utoipa::ToSchema;
 
@@ -128,18 +129,23 @@ async fn accept(
         .contexts
         .get(&inner.store, &inner.keys, &inner.runtime.default_limits(), tenant_id)
         .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant_id}`")))?;
-    let tenant = &ctx.tenant;
-    let secret = &ctx.webhook_secret;
+        .map_err(ApiError::internal)?;
     let now = now_ms();
     let tolerance = inner.config.ingest.tolerance_seconds;
-    let verified = match &scheme {
+    let check = |secret: &str| match &scheme {
         Scheme::Portico => signing::verify_portico(headers, &body, secret, now / 1000, tolerance),
         Scheme::Platform(Platform::CalCom) => signing::verify_calcom(headers, &body, secret),
         Scheme::Platform(Platform::Calendly) => signing::verify_calendly(headers, &body, secret, now / 1000, tolerance),
-    }
-    .map_err(signature_error)?;
+    };
+    let Some(ctx) = ctx else {
+        // An unknown tenant answers as a wrong signature does (checked against a secret nobody
+        // has), so the ingest URL does not tell which tenants exist.
+        let nobody = hex::encode(crate::service::random_bytes::<32>());
+        check(&nobody).map_err(signature_error)?;
+        return Err(signature_error(SignatureError::Mismatch));
+    };
+    let tenant = &ctx.tenant;
+    let verified = check(&ctx.webhook_secret).map_err(signature_error)?;
     let text = match &scheme {
         Scheme::Portico => std::str::from_utf8(&body)
             .map_err(|_| ApiError::bad_request("malformed-booking", "the body is not UTF-8"))?
@@ -157,8 +163,13 @@ async fn accept(
     let kind = match booking.kind {
         BookingKind::Created => "created".to_owned(),
         BookingKind::Cancelled => "cancelled".to_owned(),
-        // Each move of a meeting is its own delivery; the same move twice is one job.
-        BookingKind::Rescheduled => format!("rescheduled@{}", booking.start.to_salesforce()),
+        // Each move of a meeting is its own delivery, the same delivery twice is one job: a
+        // move is known by its new start and its whole content (a meeting moved A→B→A→B has
+        // two moves to B, told apart by their previous start or the platform's new ids).
+        BookingKind::Rescheduled => {
+            let digest = hex::encode(&Sha256::digest(text.as_bytes())[..8]);
+            format!("rescheduled@{}#{digest}", booking.start.to_salesforce())
+        }
     };
     let nonce = nonce_expiry(&verified, tolerance);
     let delivery = Delivery { tenant: tenant.id.clone(), nonce, booking_id: booking.id.clone(), kind, payload: text };

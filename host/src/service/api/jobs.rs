@@ -16,7 +16,7 @@ pub struct JobView {
     pub id: i64,
     /// The booking platform's booking id.
     pub booking_id: String,
-    /// `created`, `cancelled`, or `rescheduled@<start>`.
+    /// `created`, `cancelled`, or `rescheduled@<start>#<content digest>`.
     pub kind: String,
     /// `pending`, `running`, `succeeded` or `failed`.
     pub state: String,

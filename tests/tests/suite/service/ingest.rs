@@ -79,8 +79,14 @@ async fn every_bad_delivery_is_refused_precisely_and_stores_nothing() {
     let huge = serde_json::to_vec(&huge).unwrap();
     let (got, answer) = raw(&service, "acme", &signed(&acme.secret, now, "nonce-0007", &huge), huge).await;
     assert_eq!((got, answer["code"].as_str()), (413, Some("too-large")), "{answer}");
-    let (got, _) = raw(&service, "nobody", &signed(&acme.secret, now, "nonce-0008", &body), body.clone()).await;
-    assert_eq!(got, 404);
+    // An unknown tenant looks like a wrong signature: the URL does not tell which tenants exist.
+    let (got, answer) = raw(&service, "nobody", &signed(&acme.secret, now, "nonce-0008", &body), body.clone()).await;
+    assert_eq!((got, answer["code"].as_str()), (401, Some("bad-signature")), "{answer}");
+    let mut nul: Value = serde_json::from_slice(&body).unwrap();
+    nul["id"] = json!("bk\u{0}1");
+    let nul = serde_json::to_vec(&nul).unwrap();
+    let (got, answer) = raw(&service, "acme", &signed(&acme.secret, now, "nonce-0009", &nul), nul).await;
+    assert_eq!((got, answer["code"].as_str()), (400, Some("malformed-booking")), "a NUL in the id: {answer}");
     assert_eq!(acme.get("/jobs").await, json!([]), "nothing was stored");
 
     // A nonce works once: the replay of an accepted delivery, or another body under its nonce.
@@ -97,7 +103,7 @@ async fn every_bad_delivery_is_refused_precisely_and_stores_nothing() {
     assert_eq!(jobs.as_array().unwrap().len(), 1, "only the accepted delivery: {jobs}");
     assert_eq!(jobs[0]["booking_id"], "bk_1001");
     let metrics = reqwest::get(format!("{}/metrics", service.url)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("portico_deliveries_total{outcome=\"bad-signature\"} 2"), "{metrics}");
+    assert!(metrics.contains("portico_deliveries_total{outcome=\"bad-signature\"} 3"), "{metrics}");
     service.running.shutdown().await.unwrap();
 }
 
@@ -108,20 +114,31 @@ async fn reschedules_and_cancellations_are_jobs_of_their_own_processed_in_order(
     let acme = tenant(&service, "acme", "lead-event", &org).await;
     let mut booking: Value = serde_json::from_slice(&sample()).unwrap();
     let mut send = Vec::new();
+    let mut previous: Option<&str> = None;
+    let mut first_move = None;
+    // Moved there, back, and there again: the second move to 12-02 is a move of its own.
     for (kind, start, end) in [
         ("created", "2026-12-01T15:00:00Z", "2026-12-01T15:30:00Z"),
         ("rescheduled", "2026-12-02T15:00:00Z", "2026-12-02T15:30:00Z"),
         ("rescheduled", "2026-12-03T15:00:00Z", "2026-12-03T15:30:00Z"),
-        ("cancelled", "2026-12-03T15:00:00Z", "2026-12-03T15:30:00Z"),
+        ("rescheduled", "2026-12-02T15:00:00Z", "2026-12-02T15:30:00Z"),
+        ("cancelled", "2026-12-02T15:00:00Z", "2026-12-02T15:30:00Z"),
     ] {
         booking["kind"] = json!(kind);
         booking["start"] = json!(start);
         booking["end"] = json!(end);
+        booking["previous_start"] = json!(previous);
+        previous = Some(start);
         let body = serde_json::to_vec(&booking).unwrap();
+        if kind == "rescheduled" && first_move.is_none() {
+            first_move = Some(body.clone());
+        }
         send.push(acme.api.send_booking("acme", &acme.secret, &body).await.unwrap().ok().unwrap());
     }
     let ids: std::collections::BTreeSet<i64> = send.iter().map(|a| a["job_id"].as_i64().unwrap()).collect();
-    assert_eq!(ids.len(), 4, "two moves of one meeting are two jobs");
+    assert_eq!(ids.len(), 5, "every move of one meeting is a job of its own");
+    let again = acme.api.send_booking("acme", &acme.secret, &first_move.unwrap()).await.unwrap().ok().unwrap();
+    assert_eq!(again["job_id"], send[1]["job_id"], "a redelivered move is the same job");
     let mut finished_at = Vec::new();
     for accepted in &send {
         let job = acme.finished(accepted).await;
@@ -185,7 +202,10 @@ async fn calcom_and_calendly_deliveries_become_jobs_directly() {
     let (status, created) = calendly(fixture("calendly-created"), now).await;
     assert_eq!(status, 202, "{created}");
     let job = acme.finished(&created).await;
-    assert_eq!((job["state"].as_str(), job["booking_id"].as_str()), (Some("succeeded"), Some("4f3b2a10-9c8d-4e7f-a6b5-1c2d3e4f5a60")));
+    assert_eq!(
+        (job["state"].as_str(), job["booking_id"].as_str()),
+        (Some("succeeded"), Some("4f3b2a10-9c8d-4e7f-a6b5-1c2d3e4f5a60"))
+    );
     let (status, again) = calendly(fixture("calendly-created"), now).await;
     assert_eq!((status, again["code"].as_str()), (409, Some("nonce-reused")), "the same signed delivery twice");
     let (status, half) = calendly(fixture("calendly-canceled-for-reschedule"), now).await;
@@ -195,7 +215,10 @@ async fn calcom_and_calendly_deliveries_become_jobs_directly() {
     let (status, moved) = calendly(fixture("calendly-rescheduled"), now).await;
     assert_eq!(status, 202);
     let job = acme.finished(&moved).await;
-    assert_eq!((job["state"].as_str(), job["booking_id"].as_str()), (Some("succeeded"), Some("4f3b2a10-9c8d-4e7f-a6b5-1c2d3e4f5a60")));
+    assert_eq!(
+        (job["state"].as_str(), job["booking_id"].as_str()),
+        (Some("succeeded"), Some("4f3b2a10-9c8d-4e7f-a6b5-1c2d3e4f5a60"))
+    );
     assert_eq!(acme.get("/jobs").await.as_array().unwrap().len(), 4, "two Cal.com and two Calendly jobs");
     service.running.shutdown().await.unwrap();
 }
