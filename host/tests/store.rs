@@ -115,6 +115,23 @@ on_every_backend!(
     a_renewed_lease_holds_and_an_abandoned_job_fails
 );
 
+async fn a_platforms_later_id_leads_to_the_first(store: Store) {
+    use portico_host::store::Delivery;
+    let moved = Delivery {
+        tenant: "t1".into(),
+        nonce: None,
+        booking_id: "first".into(),
+        alias: Some("second".into()),
+        kind: "rescheduled@x".into(),
+        payload: "{}".into(),
+    };
+    store.ingest_many(&[moved], T0).await.unwrap();
+    assert_eq!(store.booking_alias("t1", "second").await.unwrap().as_deref(), Some("first"));
+    assert_eq!(store.booking_alias("t2", "second").await.unwrap(), None, "aliases are per tenant");
+    assert_eq!(store.booking_alias("t1", "first").await.unwrap(), None);
+}
+on_every_backend!(a_platforms_later_id_leads_to_the_first_everywhere, a_platforms_later_id_leads_to_the_first);
+
 async fn failures_retry_later_or_wait_for_replay(store: Store) {
     let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
     store.claim("w1", T0, 30_000).await.unwrap().unwrap();

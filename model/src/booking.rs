@@ -106,21 +106,27 @@ pub enum BookingError {
 pub const MAX_ID_BYTES: usize = 255;
 
 impl Booking {
+    /// Checks a booking id: not blank, at most [`MAX_ID_BYTES`], no control characters.
+    pub fn valid_id(id: &str) -> Result<(), BookingError> {
+        if id.trim().is_empty() {
+            return Err(BookingError::Invalid("`id` is empty".into()));
+        }
+        if id.len() > MAX_ID_BYTES {
+            return Err(BookingError::Invalid(format!(
+                "`id` is {} bytes long; at most {MAX_ID_BYTES} are allowed",
+                id.len()
+            )));
+        }
+        if id.chars().any(char::is_control) {
+            return Err(BookingError::Invalid("`id` contains control characters".into()));
+        }
+        Ok(())
+    }
+
     /// Parses and checks a booking JSON document, keeping the original text in `raw`.
     pub fn from_json(text: &str) -> Result<Booking, BookingError> {
         let mut booking: Booking = serde_json::from_str(text)?;
-        if booking.id.trim().is_empty() {
-            return Err(BookingError::Invalid("`id` is empty".into()));
-        }
-        if booking.id.len() > MAX_ID_BYTES {
-            return Err(BookingError::Invalid(format!(
-                "`id` is {} bytes long; at most {MAX_ID_BYTES} are allowed",
-                booking.id.len()
-            )));
-        }
-        if booking.id.chars().any(char::is_control) {
-            return Err(BookingError::Invalid("`id` contains control characters".into()));
-        }
+        Booking::valid_id(&booking.id)?;
         if booking.end < booking.start {
             return Err(BookingError::Invalid(format!(
                 "`end` ({}) is before `start` ({})",

@@ -98,6 +98,9 @@ pub struct Delivery {
     pub nonce: Option<(String, i64)>,
     /// The booking id.
     pub booking_id: String,
+    /// Another id the platform gave this booking (a reschedule's new uid), remembered as an
+    /// alias of `booking_id`: see [`Store::booking_alias`].
+    pub alias: Option<String>,
     /// The delivery kind (`created`, `cancelled`, `rescheduled@<start>#<content digest>`).
     pub kind: String,
     /// The booking JSON.
@@ -533,6 +536,7 @@ impl Store {
             tenant: tenant.to_owned(),
             nonce: nonce.map(|(n, e)| (n.to_owned(), e)),
             booking_id: booking_id.to_owned(),
+            alias: None,
             kind: kind.to_owned(),
             payload: payload.to_owned(),
         };
@@ -563,6 +567,18 @@ impl Store {
                 if !fresh {
                     results.push(Ingested::NonceReused);
                     continue;
+                }
+                if let Some(alias) = &d.alias {
+                    sqlx::query(
+                        "INSERT INTO booking_aliases (tenant_id, alias, booking_id, created_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (tenant_id, alias) DO NOTHING",
+                    )
+                    .bind(&d.tenant)
+                    .bind(alias)
+                    .bind(&d.booking_id)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 let inserted: Option<(i64,)> = sqlx::query_as(
                     "INSERT INTO jobs (tenant_id, booking_id, kind, payload, state, run_after, created_at, updated_at) \
@@ -596,6 +612,19 @@ impl Store {
             results
         });
         Ok(results)
+    }
+
+    /// The first id of the meeting a platform now calls `id`, if `id` is a later one (stored
+    /// with a delivery's [`Delivery::alias`]).
+    pub async fn booking_alias(&self, tenant: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = on_read_pool!(self, |pool| {
+            sqlx::query_as("SELECT booking_id FROM booking_aliases WHERE tenant_id = $1 AND alias = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(id,)| id))
     }
 
     /// Forgets nonces whose timestamps can no longer pass the freshness check.

@@ -34,8 +34,8 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
     let uid = f.required_text("payload.uid")?;
     let id = match kind {
         // The booking this one replaces, so that the reschedule updates what the creation made.
-        BookingKind::Rescheduled => f.text("payload.rescheduleUid")?.unwrap_or(uid),
-        _ => uid,
+        BookingKind::Rescheduled => f.text("payload.rescheduleUid")?.unwrap_or_else(|| uid.clone()),
+        _ => uid.clone(),
     };
     let (start, end) = f.span("payload.startTime", "payload.endTime")?;
     let organizer = participant(f, "payload.organizer")?;
@@ -77,7 +77,7 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
         },
         raw: String::new(),
     };
-    Ok(Some(Mapped { event: trigger, booking }))
+    Ok(Some(Mapped { event: trigger, booking, own_id: uid }))
 }
 
 /// An organizer or attendee object at `path`.
@@ -209,6 +209,7 @@ mod tests {
         assert_eq!(doc["organizer"]["email"], "rep.one@portico-demo.example", "lower-cased in the text too");
         assert_eq!(doc["source"]["platform"], "calcom");
         assert_eq!(doc["source"]["event"], "BOOKING_CREATED");
+        assert_eq!(doc["source"]["booking_id"], doc["id"], "a creation is its own id");
         let original: Value = serde_json::from_str(CREATED).unwrap();
         assert_eq!(doc["source"]["payload"], original["payload"], "the whole payload, unchanged");
         assert_eq!(Booking::from_json(&text).unwrap().raw, text);
@@ -238,6 +239,8 @@ mod tests {
             ]
         );
         assert!(b.raw.contains(r#""uid":"nEwUiD8ANpT3JL5EfXw00""#), "the new uid stays reachable under source");
+        let doc: Value = serde_json::from_str(&b.raw).unwrap();
+        assert_eq!(doc["source"]["booking_id"], "nEwUiD8ANpT3JL5EfXw00", "the platform's own id, for the alias");
 
         let without_original = RESCHEDULED.replace("\"rescheduleUid\": \"bFJeNb2uX8ANpT3JL5EfXw\",", "");
         assert_eq!(booking(&without_original).id, "nEwUiD8ANpT3JL5EfXw00", "falls back to the booking's own uid");

@@ -66,7 +66,7 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
     let invitee =
         person(invitee_name, f.email("payload.email")?, f.text("payload.text_reminder_number")?, timezone.clone());
     let booking = Booking {
-        id: old_event_id.unwrap_or(event_id),
+        id: old_event_id.unwrap_or_else(|| event_id.clone()),
         kind,
         title: f.required_text("payload.scheduled_event.name")?,
         description: f.text("payload.scheduled_event.meeting_notes_plain")?,
@@ -84,7 +84,7 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
         previous_start: None,
         raw: String::new(),
     };
-    Ok(Some(Mapped { event, booking }))
+    Ok(Some(Mapped { event, booking, own_id: event_id }))
 }
 
 /// The scheduled event's UUID in a Calendly URI (`…/scheduled_events/<uuid>[/invitees/<uuid>]`).
@@ -218,6 +218,8 @@ mod tests {
         assert_eq!(b.attendees, vec![grace()]);
         assert_eq!(b.answers, answers());
         assert!(b.raw.contains("9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"), "the new event stays reachable under source");
+        let doc: Value = serde_json::from_str(&b.raw).unwrap();
+        assert_eq!(doc["source"]["booking_id"], "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d", "the new event, for the alias");
 
         // Cancelling the rescheduled invitee later still reaches the original records.
         let later = RESCHEDULED.replace("\"event\": \"invitee.created\"", "\"event\": \"invitee.canceled\"");

@@ -23,10 +23,14 @@
 //!   creation that follows carries the move. A later plain cancellation of the rescheduled
 //!   invitee still has `old_invitee`, so it gets the same id.
 //!
-//! This holds for **one** move. Neither platform names the *first* booking of a chain: after a
-//! second reschedule, the original-uid field names the previous booking. After a Cal.com
-//! reschedule, a plain cancellation names only the new uid. A stateless mapping cannot join
-//! those ids. A store that remembers aliases (new id → first id) would be needed.
+//! This mapping alone holds for **one** move. Neither platform names the *first* booking of a
+//! chain: after a second reschedule, the original-uid field names the previous booking. After
+//! a Cal.com reschedule, a plain cancellation names only the new uid. A stateless mapping
+//! cannot join those ids, so it also says which id the platform itself gave this delivery's
+//! booking, in `source.booking_id` (Cal.com's `uid`, Calendly's scheduled event UUID). When
+//! that differs from `id`, ingestion remembers it as an alias of the meeting's first id and
+//! maps later deliveries naming it back to that id, so a chain of moves and a cancellation
+//! at its end all reach the same records.
 //!
 //! # Ignored, refused
 //!
@@ -136,7 +140,8 @@ impl PlatformError {
 ///
 /// The text has the [`Booking`] fields, with timestamps in UTC (`2026-12-01T14:00:00.000Z`) and
 /// e-mail addresses lower-cased. It also has
-/// `"source": {"platform": "calcom"|"calendly", "event": <trigger>, "payload": <the delivery's payload>}`.
+/// `"source": {"platform": "calcom"|"calendly", "event": <trigger>, "payload": <the delivery's payload>,
+/// "booking_id": <the platform's own id of this booking>}`.
 pub fn to_booking_json(platform: Platform, body: &[u8]) -> Result<Option<String>, PlatformError> {
     let mut delivery: Value =
         serde_json::from_slice(body).map_err(|e| PlatformError::NotJson { platform, detail: e.to_string() })?;
@@ -148,7 +153,7 @@ pub fn to_booking_json(platform: Platform, body: &[u8]) -> Result<Option<String>
         Platform::CalCom => calcom::map(&fields)?,
         Platform::Calendly => calendly::map(&fields)?,
     };
-    let Some(Mapped { event, booking }) = mapped else { return Ok(None) };
+    let Some(Mapped { event, booking, own_id }) = mapped else { return Ok(None) };
     let mut document = match serde_json::to_value(&booking) {
         Ok(Value::Object(document)) => document,
         _ => unreachable!("a Booking serialises to a JSON object"),
@@ -158,6 +163,7 @@ pub fn to_booking_json(platform: Platform, body: &[u8]) -> Result<Option<String>
     source.insert("platform".into(), Value::from(platform.as_str()));
     source.insert("event".into(), Value::from(event));
     source.insert("payload".into(), payload);
+    source.insert("booking_id".into(), Value::from(own_id));
     document.insert("source".into(), Value::Object(source));
     let text = Value::Object(document).to_string();
     Booking::from_json(&text).map_err(|e| PlatformError::Invalid { platform, detail: e.to_string() })?;
@@ -168,6 +174,9 @@ pub fn to_booking_json(platform: Platform, body: &[u8]) -> Result<Option<String>
 struct Mapped {
     event: String,
     booking: Booking,
+    /// The platform's own id of the booking the delivery is about (differs from
+    /// `booking.id` after a reschedule).
+    own_id: String,
 }
 
 /// Typed, path-named access to a delivery's fields.

@@ -159,7 +159,22 @@ async fn accept(
             Err(e) => return Err(ApiError::bad_request("malformed-booking", e.to_string())),
         },
     };
-    let booking = Booking::from_json(&text).map_err(|e| ApiError::bad_request("malformed-booking", e.to_string()))?;
+    let malformed = |e: portico_model::booking::BookingError| ApiError::bad_request("malformed-booking", e.to_string());
+    let mut booking = Booking::from_json(&text).map_err(malformed)?;
+    let mut text = text;
+    let mut alias = None;
+    if let Scheme::Platform(_) = scheme {
+        // A platform's later id of a meeting (after a reschedule) leads back to its first id.
+        let mut document: serde_json::Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        let own = document["source"]["booking_id"].as_str().map(str::to_owned);
+        let first = inner.store.booking_alias(&tenant.id, &booking.id).await.map_err(ApiError::internal)?;
+        if let Some(first) = first {
+            document["id"] = first.into();
+            text = document.to_string();
+            booking = Booking::from_json(&text).map_err(malformed)?;
+        }
+        alias = own.filter(|own| *own != booking.id && Booking::valid_id(own).is_ok());
+    }
     let kind = match booking.kind {
         BookingKind::Created => "created".to_owned(),
         BookingKind::Cancelled => "cancelled".to_owned(),
@@ -172,7 +187,8 @@ async fn accept(
         }
     };
     let nonce = nonce_expiry(&verified, tolerance);
-    let delivery = Delivery { tenant: tenant.id.clone(), nonce, booking_id: booking.id.clone(), kind, payload: text };
+    let delivery =
+        Delivery { tenant: tenant.id.clone(), nonce, booking_id: booking.id.clone(), alias, kind, payload: text };
     let stored = inner.deliveries.submit(delivery).await.map_err(ApiError::internal)?;
     let enqueued = match stored {
         Ingested::Job(enqueued) => enqueued,

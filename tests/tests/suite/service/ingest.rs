@@ -184,6 +184,33 @@ async fn calcom_and_calendly_deliveries_become_jobs_directly() {
         org.org.records("Event").into_iter().filter(|e| e["Booking_Id__c"] == "bFJeNb2uX8ANpT3JL5EfXw").collect();
     assert_eq!(events.len(), 1, "the reschedule updated the created Event");
     assert_eq!(events[0]["StartDateTime"], "2026-12-02T15:00:00.000Z");
+    // Moved again (Cal.com names only the previous booking's uid), then cancelled (naming only
+    // the latest uid): both still reach the first booking's job chain and Event.
+    let mut again: Value = serde_json::from_slice(&fixture("calcom-rescheduled")).unwrap();
+    again["payload"]["rescheduleUid"] = json!("nEwUiD8ANpT3JL5EfXw00");
+    again["payload"]["uid"] = json!("tHiRdUiD8ANpT3JL5EfXw");
+    again["payload"]["startTime"] = json!("2026-12-03T15:00:00Z");
+    again["payload"]["endTime"] = json!("2026-12-03T15:30:00Z");
+    let (status, moved_again) = calcom(serde_json::to_vec(&again).unwrap()).await;
+    assert_eq!(status, 202, "{moved_again}");
+    let mut cancel: Value = serde_json::from_slice(&fixture("calcom-cancelled")).unwrap();
+    cancel["payload"]["uid"] = json!("tHiRdUiD8ANpT3JL5EfXw");
+    cancel["payload"]["startTime"] = json!("2026-12-03T15:00:00Z");
+    cancel["payload"]["endTime"] = json!("2026-12-03T15:30:00Z");
+    let (status, cancelled) = calcom(serde_json::to_vec(&cancel).unwrap()).await;
+    assert_eq!(status, 202, "{cancelled}");
+    for accepted in [&moved_again, &cancelled] {
+        let job = acme.finished(accepted).await;
+        assert_eq!(
+            (job["state"].as_str(), job["booking_id"].as_str()),
+            (Some("succeeded"), Some("bFJeNb2uX8ANpT3JL5EfXw"))
+        );
+    }
+    let events: Vec<_> =
+        org.org.records("Event").into_iter().filter(|e| e["Booking_Id__c"] == "bFJeNb2uX8ANpT3JL5EfXw").collect();
+    assert_eq!(events.len(), 1, "every move and the cancellation updated the one Event: {events:?}");
+    assert_eq!(events[0]["StartDateTime"], "2026-12-03T15:00:00.000Z");
+    assert_eq!(events[0]["Booking_Status__c"], "Cancelled", "{:?}", events[0]);
     let (status, ping) = calcom(fixture("calcom-ping")).await;
     assert_eq!((status, ping["ignored"].as_bool()), (200, Some(true)));
     let (status, wrong) =
@@ -219,6 +246,6 @@ async fn calcom_and_calendly_deliveries_become_jobs_directly() {
         (job["state"].as_str(), job["booking_id"].as_str()),
         (Some("succeeded"), Some("4f3b2a10-9c8d-4e7f-a6b5-1c2d3e4f5a60"))
     );
-    assert_eq!(acme.get("/jobs").await.as_array().unwrap().len(), 4, "two Cal.com and two Calendly jobs");
+    assert_eq!(acme.get("/jobs").await.as_array().unwrap().len(), 6, "four Cal.com and two Calendly jobs");
     service.running.shutdown().await.unwrap();
 }
