@@ -2,7 +2,7 @@
 //! `PORTICO_TEST_DATABASE_URL` is set (`.ci/run` sets it); each PostgreSQL test gets its own
 //! schema, dropped afterwards.
 
-use portico_host::store::{JobState, Store};
+use portico_host::store::{Claim, JobState, Store};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 const T0: i64 = 1_800_000_000_000;
@@ -99,6 +99,11 @@ async fn a_renewed_lease_holds_and_an_abandoned_job_fails(store: Store) {
     assert_eq!(store.fail_abandoned(4, T0 + 850).await.unwrap(), 0, "its lease is still running");
     assert_eq!(store.fail_abandoned(4, T0 + 1_000).await.unwrap(), 0, "three claims of four: it may run again");
     store.claim("r1/d", T0 + 1_000, 100).await.unwrap().unwrap();
+    // Its fourth lease ends too: a claim that knows the limit no longer takes it, even before
+    // the sweep fails it.
+    let limited = Claim { lease_ms: 100, max_attempts: 4, busy: &[], limit: 8 };
+    assert!(store.claim_batch("r1/x", T0 + 1_150, &limited).await.unwrap().is_empty(), "four claims are enough");
+    assert_eq!(store.job(id).await.unwrap().unwrap().attempts, 4);
     assert_eq!(store.fail_abandoned(4, T0 + 1_200).await.unwrap(), 1);
     let failed = store.job(id).await.unwrap().unwrap();
     assert_eq!(failed.state(), JobState::Failed);

@@ -172,19 +172,29 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The address failures are counted against: the peer, or — when the peer is one of the
 /// operator's trusted proxies — the nearest address in `X-Forwarded-For` that is not one of
-/// them (entries further left are the client's own claims and could be forged).
+/// them (entries further left are the client's own claims and could be forged). Hops are
+/// read right to left, each an address or `address:port`; at an entry that is neither the
+/// walk stops at the proxy that forwarded it, since everything beyond is unverifiable.
 pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
+    let mut nearest = peer;
+    if !trusted.contains(&nearest) {
+        return nearest;
     }
-    let forwarded: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
-        .collect();
-    forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer)
+    let values: Vec<&str> = headers.get_all("x-forwarded-for").iter().map(|v| v.to_str().unwrap_or("")).collect();
+    for hop in values.iter().rev().flat_map(|v| v.rsplit(',')) {
+        let Some(address) = hop_address(hop.trim()) else { return nearest };
+        nearest = address;
+        if !trusted.contains(&nearest) {
+            return nearest;
+        }
+    }
+    nearest
+}
+
+/// One `X-Forwarded-For` entry: `203.0.113.7`, `203.0.113.7:4711`, `2001:db8::1` or
+/// `[2001:db8::1]:4711`.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 /// Counts failed authentications per client address; too many in a window lock the address
@@ -294,6 +304,20 @@ mod tests {
         let stranger = IpAddr::from([198, 51, 100, 1]);
         assert_eq!(client_address(stranger, &headers, &[proxy]), stranger, "only proxies may forward");
         assert_eq!(client_address(proxy, &axum::http::HeaderMap::new(), &[proxy]), proxy);
+
+        let forwarded = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert("x-forwarded-for", value.parse().unwrap());
+            client_address(proxy, &headers, &[proxy])
+        };
+        assert_eq!(forwarded("203.0.113.7:4711"), IpAddr::from([203, 0, 113, 7]), "a hop with its port");
+        assert_eq!(forwarded("[2001:db8::1]:4711"), "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            forwarded("203.0.113.7, unknown"),
+            proxy,
+            "an unreadable hop ends the walk at the proxy that forwarded it, not at a forgeable entry further left"
+        );
+        assert_eq!(forwarded("1.1.1.1, 10.0.0.2, 10.0.0.2"), IpAddr::from([1, 1, 1, 1]), "through a chain of proxies");
     }
 
     #[test]

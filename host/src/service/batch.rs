@@ -6,14 +6,25 @@
 //! stores it in one, so under load the flushes are shared and at rest nothing waits. Each
 //! caller still gets its own result, after its transaction committed.
 //!
-//! When a shared transaction fails, each of its items is stored again on its own, so one bad
-//! item (a value the database refuses) fails only its own caller, not everyone who happened
-//! to arrive with it.
+//! When the database refuses a shared transaction, each of its items is stored again on its
+//! own, so one bad item (a value the database refuses) fails only its own caller, not everyone
+//! who happened to arrive with it. A failure that is not about the items (the database is
+//! unreachable) fails the whole batch at once, without a retry per item.
 
 use std::future::Future;
 use tokio::sync::{mpsc, oneshot};
 
 type Reply<R> = oneshot::Sender<Result<R, String>>;
+
+/// Why a batch was not stored.
+#[derive(Clone, Debug)]
+pub struct BatchError {
+    /// The reason, given to every caller whose item it concerns.
+    pub message: String,
+    /// The database refused something in the batch: one of its items may be to blame, so each
+    /// is tried on its own.
+    pub refused: bool,
+}
 
 /// Queues items of one kind and stores them in batches.
 pub struct Batcher<T, R> {
@@ -28,11 +39,12 @@ impl<T, R> std::fmt::Debug for Batcher<T, R> {
 
 impl<T: Clone + Send + 'static, R: Send + 'static> Batcher<T, R> {
     /// Starts the batching task: `run` stores a batch and returns one result per item, in
-    /// order (or one error for all, after which the items are retried one by one).
+    /// order, or one error for all (after which, if the database refused the batch, the items
+    /// are tried one by one).
     pub fn start<F, Fut>(max: usize, run: F) -> Batcher<T, R>
     where
         F: Fn(Vec<T>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Vec<R>, String>> + Send,
+        Fut: Future<Output = Result<Vec<R>, BatchError>> + Send,
     {
         let (queue, mut rx) = mpsc::unbounded_channel::<(T, Reply<R>)>();
         tokio::spawn(async move {
@@ -52,16 +64,23 @@ impl<T: Clone + Send + 'static, R: Send + 'static> Batcher<T, R> {
                             let _ = reply.send(Ok(result));
                         }
                     }
-                    (Err(e), None) => {
-                        for reply in replies {
-                            let _ = reply.send(Err(e.clone()));
+                    (Err(e), Some(items)) if e.refused => {
+                        tracing::warn!(
+                            "a batch of {} writes was refused ({}); storing them one by one",
+                            items.len(),
+                            e.message
+                        );
+                        for (item, reply) in items.into_iter().zip(replies) {
+                            let result = run(vec![item])
+                                .await
+                                .map_err(|e| e.message)
+                                .and_then(|mut r| r.pop().ok_or_else(String::new));
+                            let _ = reply.send(result);
                         }
                     }
-                    (Err(e), Some(items)) => {
-                        tracing::warn!("a batch of {} writes failed ({e}); storing them one by one", items.len());
-                        for (item, reply) in items.into_iter().zip(replies) {
-                            let result = run(vec![item]).await.and_then(|mut r| r.pop().ok_or_else(String::new));
-                            let _ = reply.send(result);
+                    (Err(e), _) => {
+                        for reply in replies {
+                            let _ = reply.send(Err(e.message.clone()));
                         }
                     }
                 }
@@ -81,55 +100,99 @@ impl<T: Clone + Send + 'static, R: Send + 'static> Batcher<T, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
 
-    #[tokio::test]
-    async fn concurrent_items_share_batches_and_each_gets_its_own_result() {
-        let batches = Arc::new(AtomicUsize::new(0));
-        let counted = batches.clone();
-        let batcher = Arc::new(Batcher::start(8, move |items: Vec<u32>| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            async move {
-                tokio::task::yield_now().await;
-                Ok(items.into_iter().map(|i| i * 10).collect())
-            }
-        }));
-        let tasks: Vec<_> = (0..32)
+    /// Submits items 0..n at once and returns each one's result, in order.
+    async fn submit_all<R: Send + 'static>(batcher: Batcher<u32, R>, n: u32) -> Vec<Result<R, String>> {
+        let batcher = Arc::new(batcher);
+        let tasks: Vec<_> = (0..n)
             .map(|i| {
                 let b = batcher.clone();
                 tokio::spawn(async move { b.submit(i).await })
             })
             .collect();
-        for (i, t) in tasks.into_iter().enumerate() {
-            assert_eq!(t.await.unwrap().unwrap(), i as u32 * 10);
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
         }
-        let n = batches.load(Ordering::SeqCst);
-        assert!((4..32).contains(&n), "32 items in {n} batches of at most 8");
-        let failing = Batcher::start(8, |_: Vec<u32>| async { Err::<Vec<u32>, _>("disk full".to_owned()) });
-        assert_eq!(failing.submit(1).await.unwrap_err(), "disk full");
+        results
+    }
+
+    type Seen = Arc<Mutex<Vec<Vec<u32>>>>;
+
+    /// A batcher (of at most 8) that records the batches it is given and answers each with
+    /// `outcome`; the first batch waits a moment, so that everything submitted meanwhile queues
+    /// up behind it.
+    fn recording(
+        outcome: impl Fn(&[u32]) -> Result<Vec<u32>, BatchError> + Send + Sync + 'static,
+    ) -> (Seen, Batcher<u32, u32>) {
+        let seen: Seen = Arc::default();
+        let log = seen.clone();
+        let outcome = Arc::new(outcome);
+        let batcher = Batcher::start(8, move |items: Vec<u32>| {
+            let first = {
+                let mut log = log.lock().unwrap();
+                log.push(items.clone());
+                log.len() == 1
+            };
+            let outcome = outcome.clone();
+            async move {
+                if first {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                outcome(&items)
+            }
+        });
+        (seen, batcher)
     }
 
     #[tokio::test]
-    async fn one_bad_item_fails_alone_not_its_whole_batch() {
+    async fn concurrent_items_share_batches_and_each_gets_its_own_result() {
+        let (seen, batcher) = recording(|items| Ok(items.iter().map(|i| i * 10).collect()));
+        let results = submit_all(batcher, 32).await;
+        for (i, result) in results.into_iter().enumerate() {
+            assert_eq!(result.unwrap(), i as u32 * 10);
+        }
+        let batches = seen.lock().unwrap().clone();
+        assert!(batches.iter().all(|b| b.len() <= 8), "at most 8 per batch: {batches:?}");
+        assert!(batches.len() < 32 && batches.iter().any(|b| b.len() > 1), "items shared batches: {batches:?}");
+    }
+
+    #[tokio::test]
+    async fn one_refused_item_fails_alone_not_its_whole_batch() {
         // Item 13 makes any transaction holding it fail, as a value the database refuses would.
-        let batcher = Arc::new(Batcher::start(8, |items: Vec<u32>| async move {
-            tokio::task::yield_now().await;
-            if items.contains(&13) { Err("refused: 13".to_owned()) } else { Ok(items) }
-        }));
-        let tasks: Vec<_> = (0..32)
-            .map(|i| {
-                let b = batcher.clone();
-                tokio::spawn(async move { b.submit(i).await })
-            })
-            .collect();
-        for (i, t) in tasks.into_iter().enumerate() {
-            let result = t.await.unwrap();
+        let refuse_13 = |items: &[u32]| {
+            if items.contains(&13) {
+                Err(BatchError { message: "refused: 13".into(), refused: true })
+            } else {
+                Ok(items.to_vec())
+            }
+        };
+        let (seen, batcher) = recording(refuse_13);
+        let results = submit_all(batcher, 32).await;
+        for (i, result) in results.into_iter().enumerate() {
             if i == 13 {
                 assert_eq!(result.unwrap_err(), "refused: 13");
             } else {
                 assert_eq!(result.unwrap(), i as u32, "item {i} shares a batch with the bad one and still succeeds");
             }
         }
+        let batches = seen.lock().unwrap().clone();
+        assert!(
+            batches.iter().any(|b| b.len() > 1 && b.contains(&13)),
+            "13 arrived in a shared batch, which was then split: {batches:?}"
+        );
+        assert!(batches.contains(&vec![13]), "13 was tried alone: {batches:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failure_of_the_database_itself_fails_the_batch_once() {
+        let down = |_: &[u32]| Err(BatchError { message: "pool timed out".into(), refused: false });
+        let (seen, batcher) = recording(down);
+        let results = submit_all(batcher, 32).await;
+        assert!(results.iter().all(|r| r.as_ref().unwrap_err() == "pool timed out"));
+        let batches = seen.lock().unwrap().clone();
+        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 32, "no item was tried twice: {batches:?}");
+        assert!(batches.len() < 32, "items shared batches: {batches:?}");
     }
 }

@@ -85,11 +85,11 @@ impl AppState {
         let (for_deliveries, for_completions) = (store.clone(), store.clone());
         let deliveries = batch::Batcher::start(BATCH, move |items| {
             let store = for_deliveries.clone();
-            async move { store.ingest_many(&items, now_ms()).await.map_err(|e| e.to_string()) }
+            async move { store.ingest_many(&items, now_ms()).await.map_err(batch_error) }
         });
         let completions = batch::Batcher::start(BATCH, move |items| {
             let store = for_completions.clone();
-            async move { store.succeed_many(&items, now_ms()).await.map_err(|e| e.to_string()) }
+            async move { store.succeed_many(&items, now_ms()).await.map_err(batch_error) }
         });
         Ok(AppState {
             inner: Arc::new(Inner {
@@ -176,6 +176,13 @@ pub async fn run(state: AppState, stop: impl std::future::Future<Output = ()>) -
     stop.await;
     tracing::info!("shutting down: draining in-flight requests and jobs");
     running.shutdown().await
+}
+
+/// A failed shared write: the database refusing a statement may be one item's fault; anything
+/// else (unreachable, timed out) is not.
+fn batch_error(e: crate::store::StoreError) -> batch::BatchError {
+    let refused = matches!(&e, crate::store::StoreError::Database(sqlx::Error::Database(_)));
+    batch::BatchError { message: e.to_string(), refused }
 }
 
 /// Now, Unix milliseconds.

@@ -5,9 +5,10 @@
 //! lower limit), and runs each claimed job as a task. Claims are leases: a job whose replica
 //! died is claimed again when its lease ends, and the upsert-by-booking-id plugins make the
 //! second commit update, not duplicate. Each claim holds the job under its own token (the
-//! replica's name and a random part), renewed while the job runs, so neither another replica
-//! nor this one can run a job twice at once; a job whose worker died `max_attempts` times
-//! fails as abandoned rather than taking replica after replica down. Transient failures (Salesforce unreachable, 5xx,
+//! replica's name and a random part), renewed until the result is recorded, so neither another
+//! replica nor this one can run a job twice at once; a run that finds its lease gone stops
+//! unrecorded. A job whose worker died `max_attempts` times fails as abandoned rather than
+//! taking replica after replica down. Transient failures (Salesforce unreachable, 5xx,
 //! `REQUEST_LIMIT_EXCEEDED`, row locks) go back to pending with exponential backoff and
 //! jitter; everything else fails at once with the reason.
 
@@ -15,7 +16,7 @@ use super::metrics::{FailureLabels, PluginLabels, TenantLabels};
 use super::{AppState, now_ms};
 use crate::runtime::{Call, InvokeError, Outcome, Plugin};
 use crate::salesforce::{Committed, CommittedRecord, SalesforceError};
-use crate::store::{Completion, Job, NewAudit, RunReport};
+use crate::store::{Claim, Completion, Job, NewAudit, RunReport};
 use portico_model::staging::{Unit, WriteMode};
 use portico_model::{Booking, ErrorKind, MappingError, Value};
 use std::collections::HashMap;
@@ -103,7 +104,8 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
         };
         // This claim's own token: a job finishes only for the claim that holds it.
         let token = format!("{worker}/{}", hex::encode(super::random_bytes::<6>()));
-        let claimed = state.inner.store.claim_batch(&token, now_ms(), lease_ms, &busy, permits.len()).await;
+        let claim = Claim { lease_ms, max_attempts: config.max_attempts, busy: &busy, limit: permits.len() };
+        let claimed = state.inner.store.claim_batch(&token, now_ms(), &claim).await;
         let jobs = match claimed {
             Ok(jobs) if !jobs.is_empty() => jobs,
             Ok(_) => {
@@ -191,12 +193,12 @@ fn own_share(tenant_limit: Option<i32>, per_tenant: usize) -> usize {
     tenant_limit.map_or(per_tenant, |n| usize::try_from(n.max(1)).unwrap_or(usize::MAX)).min(per_tenant)
 }
 
-/// Runs one claimed job to its next state, renewing its lease meanwhile. Returns the tenant's
-/// share of this replica's workers.
+/// Runs one claimed job to its next state, renewing its lease until the result is recorded.
+/// When the lease is lost (this replica stalled past it and another worker took the job) the
+/// run stops where it is and records nothing: the job is the other worker's now. Returns the
+/// tenant's share of this replica's workers.
 async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
     let inner = &state.inner;
-    let mut report = RunReport::default();
-    let mut tenant_limit = None;
     let lease = inner.config.workers.lease();
     let heartbeat = async {
         loop {
@@ -204,18 +206,26 @@ async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
             let until = now_ms() + lease.as_millis() as i64;
             match inner.store.renew(job.id, worker, until).await {
                 Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!("the job's lease was lost while it ran; its result will not be recorded");
-                    std::future::pending::<()>().await;
-                }
+                Ok(false) => return,
                 Err(e) => tracing::warn!("renewing the job's lease failed: {e}"),
             }
         }
     };
-    let result = tokio::select! {
-        result = execute(state, job, &mut report, &mut tenant_limit) => result,
-        () = heartbeat => unreachable!("the heartbeat never ends"),
-    };
+    let mut tenant_limit = None;
+    tokio::select! {
+        () = run_and_record(state, job, worker, &mut tenant_limit) => {}
+        () = heartbeat => {
+            tracing::warn!("the job's lease was lost while it ran; stopped without recording, another worker owns it");
+        }
+    }
+    tenant_limit
+}
+
+/// Runs the job and records its success, retry or failure (for this claim only).
+async fn run_and_record(state: &AppState, job: &Job, worker: &str, tenant_limit: &mut Option<usize>) {
+    let inner = &state.inner;
+    let mut report = RunReport::default();
+    let result = execute(state, job, &mut report, tenant_limit).await;
     let now = now_ms();
     let stored = match result {
         Ok(audit) => {
@@ -248,7 +258,6 @@ async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
         Ok(false) => tracing::warn!("the job's lease expired before it finished; another worker owns it now"),
         Err(e) => tracing::error!("recording the job's result failed: {e}"),
     }
-    tenant_limit
 }
 
 /// The delay before retry `attempt` (1-based): base·2^(attempt-1), capped, with ±50 % jitter.

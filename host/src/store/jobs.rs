@@ -156,6 +156,20 @@ pub struct Enqueued {
     pub created: bool,
 }
 
+/// What one claim asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct Claim<'a> {
+    /// How long the claimed jobs are held.
+    pub lease_ms: i64,
+    /// Jobs abandoned (lease expired) after this many claims are left to
+    /// [`Store::fail_abandoned`].
+    pub max_attempts: i32,
+    /// Tenants at their concurrency limit, whose jobs are skipped.
+    pub busy: &'a [String],
+    /// The most jobs claimed.
+    pub limit: usize,
+}
+
 const COLUMNS: &str = "id, tenant_id, booking_id, kind, payload, state, attempts, run_after, lease_owner, \
     lease_until, error, digest, logs, usage, created_at, updated_at";
 
@@ -213,23 +227,20 @@ impl Store {
         lease_ms: i64,
         busy: &[String],
     ) -> Result<Option<Job>, StoreError> {
-        Ok(self.claim_batch(worker, now_ms, lease_ms, busy, 1).await?.pop())
+        let claim = Claim { lease_ms, max_attempts: i32::MAX, busy, limit: 1 };
+        Ok(self.claim_batch(worker, now_ms, &claim).await?.pop())
     }
 
-    /// Claims up to `limit` runnable jobs at once (oldest first), skipping `busy` tenants: one
-    /// statement for a batch, so claiming keeps up with many workers.
-    pub async fn claim_batch(
-        &self,
-        worker: &str,
-        now_ms: i64,
-        lease_ms: i64,
-        busy: &[String],
-        limit: usize,
-    ) -> Result<Vec<Job>, StoreError> {
+    /// Claims up to `claim.limit` runnable jobs at once (oldest first), skipping `busy` tenants:
+    /// one statement for a batch, so claiming keeps up with many workers. A job whose lease
+    /// expired after `max_attempts` claims is not claimed again: its workers died each time, and
+    /// [`Store::fail_abandoned`] fails it.
+    pub async fn claim_batch(&self, worker: &str, now_ms: i64, claim: &Claim<'_>) -> Result<Vec<Job>, StoreError> {
+        let Claim { lease_ms, max_attempts, busy, limit } = *claim;
         let skip = if busy.is_empty() {
             String::new()
         } else {
-            let list: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 4)).collect();
+            let list: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
             format!("AND j.tenant_id NOT IN ({}) ", list.join(", "))
         };
         // SQLite would otherwise collect every runnable job through `jobs_claimable` and sort
@@ -242,7 +253,7 @@ impl Store {
         let candidates = format!(
             "SELECT j.id FROM {from} \
              WHERE j.state IN ('pending', 'running') \
-             AND ((j.state = 'pending' AND j.run_after <= $3) OR (j.state = 'running' AND j.lease_until < $3)) {skip}\
+             AND ((j.state = 'pending' AND j.run_after <= $3) OR (j.state = 'running' AND j.lease_until < $3 AND j.attempts < $4)) {skip}\
              AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.tenant_id = j.tenant_id AND e.booking_id = j.booking_id \
                              AND e.id < j.id AND e.state IN ('pending', 'running')) \
              ORDER BY j.id LIMIT {}",
@@ -259,7 +270,8 @@ impl Store {
         );
         macro_rules! bound {
             () => {{
-                let mut query = sqlx::query_as(&sql).bind(worker).bind(now_ms + lease_ms).bind(now_ms);
+                let mut query =
+                    sqlx::query_as(&sql).bind(worker).bind(now_ms + lease_ms).bind(now_ms).bind(max_attempts);
                 for tenant in busy {
                     query = query.bind(tenant.as_str());
                 }

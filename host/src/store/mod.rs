@@ -13,7 +13,7 @@ mod tenants;
 
 pub use audit::{AuditRecord, NewAudit};
 pub use connections::ConnectionRow;
-pub use jobs::{Completion, Delivery, Enqueued, Ingested, Job, JobState, QueueDepth, RunReport};
+pub use jobs::{Claim, Completion, Delivery, Enqueued, Ingested, Job, JobState, QueueDepth, RunReport};
 pub use plugins::{Activation, PluginVersion, Uploaded};
 pub use tenants::{ApiKeyRow, Tenant};
 

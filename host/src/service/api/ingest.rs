@@ -180,9 +180,14 @@ async fn accept(
         BookingKind::Cancelled => "cancelled".to_owned(),
         // Each move of a meeting is its own delivery, the same delivery twice is one job: a
         // move is known by its new start and its whole content (a meeting moved A→B→A→B has
-        // two moves to B, told apart by their previous start or the platform's new ids).
+        // two moves to B, told apart by their previous start or the platform's new ids). The
+        // content is hashed in a canonical form, so a resend serialized differently (key
+        // order, spacing) is still the same move.
         BookingKind::Rescheduled => {
-            let digest = hex::encode(&Sha256::digest(text.as_bytes())[..8]);
+            let document: serde_json::Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
+            let mut canonical = String::with_capacity(text.len());
+            write_canonical(&document, &mut canonical);
+            let digest = hex::encode(&Sha256::digest(canonical.as_bytes())[..8]);
             format!("rescheduled@{}#{digest}", booking.start.to_salesforce())
         }
     };
@@ -205,6 +210,38 @@ async fn accept(
         job_url: format!("/v1/tenants/{}/jobs/{}", tenant.id, enqueued.id),
     };
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
+
+/// JSON with object keys sorted and no spacing.
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                write_canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 /// A nonce is kept until its timestamp can no longer pass the freshness check.

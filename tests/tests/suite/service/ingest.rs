@@ -137,8 +137,17 @@ async fn reschedules_and_cancellations_are_jobs_of_their_own_processed_in_order(
     }
     let ids: std::collections::BTreeSet<i64> = send.iter().map(|a| a["job_id"].as_i64().unwrap()).collect();
     assert_eq!(ids.len(), 5, "every move of one meeting is a job of its own");
-    let again = acme.api.send_booking("acme", &acme.secret, &first_move.unwrap()).await.unwrap().ok().unwrap();
+    let first_move = first_move.unwrap();
+    let again = acme.api.send_booking("acme", &acme.secret, &first_move).await.unwrap().ok().unwrap();
     assert_eq!(again["job_id"], send[1]["job_id"], "a redelivered move is the same job");
+    // Re-serialized by the sender: other key order, other spacing, the same move.
+    let mut reordered: serde_json::Map<String, Value> = serde_json::from_slice(&first_move).unwrap();
+    let id = reordered.shift_remove("id").unwrap();
+    reordered.insert("id".into(), id);
+    let resent = serde_json::to_vec_pretty(&reordered).unwrap();
+    assert_ne!(resent, first_move);
+    let again = acme.api.send_booking("acme", &acme.secret, &resent).await.unwrap().ok().unwrap();
+    assert_eq!(again["job_id"], send[1]["job_id"], "a re-serialized redelivery is the same job: {again}");
     let mut finished_at = Vec::new();
     for accepted in &send {
         let job = acme.finished(accepted).await;

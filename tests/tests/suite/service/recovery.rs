@@ -5,6 +5,7 @@
 use super::*;
 use portico_host::runtime::Call;
 use portico_host::salesforce::{Auth, Connection, SalesforceClient, Secret};
+use portico_host::store::JobState;
 use portico_model::Booking;
 use serde_json::json;
 use std::sync::Arc;
@@ -210,6 +211,40 @@ async fn a_job_longer_than_its_lease_keeps_it_and_runs_once() {
     let job = acme.finished(&acme.send_sample("lead-event", "new-lead").await).await;
     assert!(started.elapsed() > Duration::from_secs(2), "the run outlasted its lease: {:?}", started.elapsed());
     assert_eq!((job["state"].as_str(), job["attempts"].as_i64()), (Some("succeeded"), Some(1)), "{job}");
+    assert_eq!(org.org.records("Event").iter().filter(|e| e["Booking_Id__c"] == "bk_1001").count(), 1);
+    service.running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_run_whose_lease_was_taken_stops_and_commits_nothing() {
+    // The job's claim is taken from its worker while the plugin waits on a slow org (as when
+    // the replica stalled past its lease and another worker claimed the job). The first run's
+    // next heartbeat finds the lease gone and stops it before it commits; only the run that
+    // now holds the job commits, once.
+    let service = sqlite_service(|c| c.workers.lease_seconds = 1).await;
+    let org = emulator().await;
+    let acme = tenant(&service, "acme", "lead-event", &org).await;
+    org.org.with(|s| s.faults.latency = Duration::from_millis(400));
+    let accepted = acme.send_sample("lead-event", "new-lead").await;
+    let id = accepted["job_id"].as_i64().unwrap();
+    let store = &service.state().inner.store;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        let job = store.job(id).await.unwrap().unwrap();
+        if job.state() == JobState::Running {
+            break job.lease_owner.expect("a running job has an owner");
+        }
+        assert!(std::time::Instant::now() < deadline, "the job was never claimed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert!(store.release(id, &first, portico_host::service::now_ms()).await.unwrap());
+    let job = acme.finished(&accepted).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    // Give a first run that kept going the time to reach Salesforce.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let commits: u64 =
+        org.org.with(|s| ["composite", "create", "upsert"].iter().map(|k| s.calls.get(*k).copied().unwrap_or(0)).sum());
+    assert_eq!(commits, 1, "only the run holding the job committed: {:?}", org.org.with(|s| s.calls.clone()));
     assert_eq!(org.org.records("Event").iter().filter(|e| e["Booking_Id__c"] == "bk_1001").count(), 1);
     service.running.shutdown().await.unwrap();
 }
