@@ -120,6 +120,32 @@ on_every_backend!(
     a_renewed_lease_holds_and_an_abandoned_job_fails
 );
 
+async fn claims_skip_busy_tenants_and_jobs_abandoned_too_often(store: Store) {
+    for (tenant, booking) in [("t1", "bk_1"), ("t2", "bk_2"), ("t3", "bk_3")] {
+        store.enqueue(tenant, booking, "created", "{}", T0).await.unwrap();
+    }
+    let claim = |busy: &[&str], worker: &str, now: i64| {
+        let busy: Vec<String> = busy.iter().map(|t| (*t).to_owned()).collect();
+        let (store, worker) = (store.clone(), worker.to_owned());
+        async move {
+            let claim = Claim { lease_ms: 100, max_attempts: 2, busy: &busy, limit: 8 };
+            let jobs = store.claim_batch(&worker, now, &claim).await.unwrap();
+            jobs.into_iter().map(|j| (j.tenant_id, j.attempts)).collect::<Vec<_>>()
+        }
+    };
+    let tenants = |pairs: &[(&str, i32)]| pairs.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect::<Vec<_>>();
+    assert_eq!(claim(&[], "w/a", T0).await, tenants(&[("t1", 1), ("t2", 1), ("t3", 1)]));
+    // Every lease has ended; t2 is at its share.
+    assert_eq!(claim(&["t2"], "w/b", T0 + 200).await, tenants(&[("t1", 2), ("t3", 2)]), "t2 is skipped");
+    assert_eq!(claim(&["t3"], "w/c", T0 + 400).await, tenants(&[("t2", 2)]), "t1 was claimed twice already");
+    assert!(claim(&["t9"], "w/d", T0 + 600).await.is_empty(), "every job reached max_attempts");
+    assert_eq!(store.fail_abandoned(2, T0 + 600).await.unwrap(), 3);
+}
+on_every_backend!(
+    claims_skip_busy_tenants_and_jobs_abandoned_too_often_everywhere,
+    claims_skip_busy_tenants_and_jobs_abandoned_too_often
+);
+
 async fn a_platforms_later_id_leads_to_the_first(store: Store) {
     use portico_host::store::Delivery;
     let moved = Delivery {

@@ -181,8 +181,8 @@ pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[
         return nearest;
     }
     let values: Vec<&str> = headers.get_all("x-forwarded-for").iter().map(|v| v.to_str().unwrap_or("")).collect();
-    for hop in values.iter().rev().flat_map(|v| v.rsplit(',')) {
-        let Some(address) = hop_address(hop.trim()) else { return nearest };
+    for hop in values.iter().rev().flat_map(|v| v.rsplit(',')).map(str::trim).filter(|h| !h.is_empty()) {
+        let Some(address) = hop_address(hop) else { return nearest };
         nearest = address;
         if !trusted.contains(&nearest) {
             return nearest;
@@ -191,10 +191,11 @@ pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[
     nearest
 }
 
-/// One `X-Forwarded-For` entry: `203.0.113.7`, `203.0.113.7:4711`, `2001:db8::1` or
-/// `[2001:db8::1]:4711`.
+/// One `X-Forwarded-For` entry: `203.0.113.7`, `203.0.113.7:4711`, `2001:db8::1`,
+/// `[2001:db8::1]` or `[2001:db8::1]:4711`.
 fn hop_address(hop: &str) -> Option<IpAddr> {
-    hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+    let bare = hop.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(hop);
+    bare.parse::<IpAddr>().ok().or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 /// Counts failed authentications per client address; too many in a window lock the address
@@ -312,6 +313,8 @@ mod tests {
         };
         assert_eq!(forwarded("203.0.113.7:4711"), IpAddr::from([203, 0, 113, 7]), "a hop with its port");
         assert_eq!(forwarded("[2001:db8::1]:4711"), "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(forwarded("[2001:db8::1]"), "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(forwarded("203.0.113.7, ,"), IpAddr::from([203, 0, 113, 7]), "empty entries are skipped");
         assert_eq!(
             forwarded("203.0.113.7, unknown"),
             proxy,

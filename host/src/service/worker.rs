@@ -21,6 +21,7 @@ use portico_model::staging::{Unit, WriteMode};
 use portico_model::{Booking, ErrorKind, MappingError, Value};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -200,12 +201,16 @@ fn own_share(tenant_limit: Option<i32>, per_tenant: usize) -> usize {
 async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
     let inner = &state.inner;
     let lease = inner.config.workers.lease();
+    // Once the result is being recorded the run is no longer stopped: the job stops being
+    // `running` when its own result commits, and that is not a lost lease.
+    let recording = AtomicBool::new(false);
     let heartbeat = async {
         loop {
             tokio::time::sleep(lease / 3).await;
             let until = now_ms() + lease.as_millis() as i64;
             match inner.store.renew(job.id, worker, until).await {
                 Ok(true) => {}
+                Ok(false) if recording.load(Ordering::SeqCst) => std::future::pending::<()>().await,
                 Ok(false) => return,
                 Err(e) => tracing::warn!("renewing the job's lease failed: {e}"),
             }
@@ -213,7 +218,7 @@ async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
     };
     let mut tenant_limit = None;
     tokio::select! {
-        () = run_and_record(state, job, worker, &mut tenant_limit) => {}
+        () = run_and_record(state, job, worker, &mut tenant_limit, &recording) => {}
         () = heartbeat => {
             tracing::warn!("the job's lease was lost while it ran; stopped without recording, another worker owns it");
         }
@@ -222,10 +227,17 @@ async fn process(state: &AppState, job: &Job, worker: &str) -> Option<usize> {
 }
 
 /// Runs the job and records its success, retry or failure (for this claim only).
-async fn run_and_record(state: &AppState, job: &Job, worker: &str, tenant_limit: &mut Option<usize>) {
+async fn run_and_record(
+    state: &AppState,
+    job: &Job,
+    worker: &str,
+    tenant_limit: &mut Option<usize>,
+    recording: &AtomicBool,
+) {
     let inner = &state.inner;
     let mut report = RunReport::default();
     let result = execute(state, job, &mut report, tenant_limit).await;
+    recording.store(true, Ordering::SeqCst);
     let now = now_ms();
     let stored = match result {
         Ok(audit) => {

@@ -184,9 +184,16 @@ async fn accept(
         // content is hashed in a canonical form, so a resend serialized differently (key
         // order, spacing) is still the same move.
         BookingKind::Rescheduled => {
-            let document: serde_json::Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
-            let mut canonical = String::with_capacity(text.len());
-            write_canonical(&document, &mut canonical);
+            // (A document the booking type accepts but `Value` does not — an ignored field
+            // holding a number beyond f64 or nested very deep — is hashed as sent.)
+            let canonical = match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(document) => {
+                    let mut canonical = String::with_capacity(text.len());
+                    write_canonical(&document, &mut canonical);
+                    canonical
+                }
+                Err(_) => text.clone(),
+            };
             let digest = hex::encode(&Sha256::digest(canonical.as_bytes())[..8]);
             format!("rescheduled@{}#{digest}", booking.start.to_salesforce())
         }
