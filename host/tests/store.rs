@@ -163,6 +163,85 @@ async fn a_platforms_later_id_leads_to_the_first(store: Store) {
 }
 on_every_backend!(a_platforms_later_id_leads_to_the_first_everywhere, a_platforms_later_id_leads_to_the_first);
 
+async fn a_batch_is_stored_as_its_deliveries_one_by_one_would_be(store: Store) {
+    use portico_host::store::{Completion, Delivery, Enqueued, Ingested, NewAudit, RunReport};
+    let delivery = |tenant: &str, nonce: Option<&str>, booking: &str, kind: &str| Delivery {
+        tenant: tenant.into(),
+        nonce: nonce.map(|n| (n.to_owned(), T0 + 60_000)),
+        booking_id: booking.into(),
+        alias: None,
+        kind: kind.into(),
+        payload: format!("{{\"booking\":\"{booking}\",\"kind\":\"{kind}\"}}"),
+    };
+    let earlier = store.enqueue("t1", "bk_old", "created", "{}", T0).await.unwrap();
+    let batch = [
+        delivery("t1", Some("n1"), "bk_1", "created"),
+        delivery("t1", Some("n1"), "bk_2", "created"), // nonce used by the first
+        delivery("t2", Some("n1"), "bk_1", "created"), // another tenant's nonce
+        delivery("t1", Some("n2"), "bk_1", "cancelled"),
+        delivery("t1", Some("n3"), "bk_1", "created"), // the same job as the first
+        delivery("t1", None, "bk_old", "created"),     // stored before this batch
+        delivery("t1", None, "bk_3", "created"),
+    ];
+    let got = store.ingest_many(&batch, T0 + 1).await.unwrap();
+    let job = |i: usize| match got[i] {
+        Ingested::Job(e) => e,
+        Ingested::NonceReused => panic!("delivery {i} was refused: {got:?}"),
+    };
+    assert_eq!(got[1], Ingested::NonceReused);
+    assert!(job(0).created && job(2).created && job(3).created && job(6).created);
+    assert_eq!(job(4), Enqueued { id: job(0).id, created: false });
+    assert_eq!(job(5), Enqueued { id: earlier.id, created: false });
+    assert!(job(0).id < job(3).id, "one booking's deliveries keep their order");
+    assert_eq!(store.job(job(3).id).await.unwrap().unwrap().payload, r#"{"booking":"bk_1","kind":"cancelled"}"#);
+    let again = store.ingest_many(&[delivery("t1", Some("n3"), "bk_9", "created")], T0 + 2).await.unwrap();
+    assert_eq!(again, [Ingested::NonceReused], "nonces of a batch are remembered");
+    assert!(store.ingest_many(&[], T0).await.unwrap().is_empty());
+
+    // Completions of a batch: only the claims still held succeed, with their records.
+    let claimed = store.claim_batch("w/a", T0 + 10, &Claim { lease_ms: 60_000, max_attempts: 5, busy: &[], limit: 8 });
+    let claimed = claimed.await.unwrap();
+    assert_eq!(claimed.len(), 4, "old, bk_1 created, bk_1 on t2, bk_3 (bk_1 cancelled waits): {claimed:?}");
+    let record = |sobject: &str| NewAudit {
+        sobject: sobject.into(),
+        record_id: format!("00U{sobject}"),
+        created: true,
+        fields: "{}".into(),
+    };
+    let completion = |id: i64, worker: &str, audit: Vec<NewAudit>| Completion {
+        id,
+        worker: worker.into(),
+        report: RunReport { digest: Some("sha256:d".into()), ..RunReport::default() },
+        audit,
+    };
+    let done = store
+        .succeed_many(
+            &[
+                completion(claimed[0].id, "w/a", vec![record("Event")]),
+                completion(claimed[1].id, "w/other", vec![record("Lead")]), // not its claim
+                completion(claimed[2].id, "w/a", vec![record("Lead"), record("Event")]),
+                completion(claimed[3].id, "w/a", vec![]),
+            ],
+            T0 + 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, [true, false, true, true]);
+    assert_eq!(store.job(claimed[1].id).await.unwrap().unwrap().state(), JobState::Running);
+    let t1: Vec<_> =
+        store.audit("t1", None, None, 100).await.unwrap().into_iter().map(|a| (a.job_id, a.sobject)).collect();
+    assert_eq!(t1, [(claimed[0].id, "Event".to_owned())], "nothing of the refused completion: {t1:?}");
+    let t2 = store.audit("t2", None, None, 100).await.unwrap();
+    assert_eq!(t2.len(), 2);
+    assert!(t2.iter().all(|a| a.job_id == claimed[2].id && a.digest == "sha256:d" && a.committed_at == T0 + 20));
+    assert_eq!(store.job(claimed[0].id).await.unwrap().unwrap().digest.as_deref(), Some("sha256:d"));
+    assert!(store.succeed_many(&[], T0).await.unwrap().is_empty());
+}
+on_every_backend!(
+    a_batch_is_stored_as_its_deliveries_one_by_one_would_be_everywhere,
+    a_batch_is_stored_as_its_deliveries_one_by_one_would_be
+);
+
 async fn failures_retry_later_or_wait_for_replay(store: Store) {
     let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
     store.claim("w1", T0, 30_000).await.unwrap().unwrap();

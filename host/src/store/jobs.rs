@@ -3,6 +3,27 @@
 use super::audit::NewAudit;
 use super::{Backend, Store, StoreError, on_pool, on_read_pool};
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// Audit rows written by one statement (8 parameters each, well under both databases' limits).
+const AUDIT_ROWS_PER_STATEMENT: usize = 1_000;
+
+/// `rows` parenthesized tuples of `columns` numbered parameters, the first being `$(after+1)`:
+/// the VALUES list of a statement that handles a whole batch.
+fn value_rows(rows: usize, columns: usize, after: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", after + r * columns + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
 
 /// Where a job is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -183,32 +204,18 @@ impl Store {
         payload: &str,
         now_ms: i64,
     ) -> Result<Enqueued, StoreError> {
-        let inserted: Option<(i64,)> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "INSERT INTO jobs (tenant_id, booking_id, kind, payload, state, run_after, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
-                 ON CONFLICT (tenant_id, booking_id, kind) DO NOTHING RETURNING id",
-            )
-            .bind(tenant)
-            .bind(booking_id)
-            .bind(kind)
-            .bind(payload)
-            .bind(now_ms)
-            .fetch_optional(pool)
-            .await?
-        });
-        if let Some((id,)) = inserted {
-            return Ok(Enqueued { id, created: true });
+        let delivery = Delivery {
+            tenant: tenant.to_owned(),
+            nonce: None,
+            booking_id: booking_id.to_owned(),
+            alias: None,
+            kind: kind.to_owned(),
+            payload: payload.to_owned(),
+        };
+        match self.ingest_many(std::slice::from_ref(&delivery), now_ms).await?.pop() {
+            Some(Ingested::Job(enqueued)) => Ok(enqueued),
+            _ => unreachable!("a delivery without a nonce is always stored"),
         }
-        let (id,): (i64,) = on_pool!(self, |pool| {
-            sqlx::query_as("SELECT id FROM jobs WHERE tenant_id = $1 AND booking_id = $2 AND kind = $3")
-                .bind(tenant)
-                .bind(booking_id)
-                .bind(kind)
-                .fetch_one(pool)
-                .await?
-        });
-        Ok(Enqueued { id, created: false })
     }
 
     /// Claims the oldest runnable job for `worker` for `lease_ms`: a pending job whose time has
@@ -321,68 +328,55 @@ impl Store {
     /// Records several successes in one transaction (group commit), each as
     /// [`Store::succeed_with`] would; the results are in order.
     pub async fn succeed_many(&self, completions: &[Completion], now_ms: i64) -> Result<Vec<bool>, StoreError> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement marks every job this batch still holds done; one more writes all their
+        // records to the trail (a round trip per batch, not per job).
+        let sql = format!(
+            "UPDATE jobs SET state = 'succeeded', error = NULL, lease_owner = NULL, lease_until = NULL, \
+             digest = v.column3, logs = v.column4, usage = v.column5, updated_at = $1 \
+             FROM (VALUES {}) AS v \
+             WHERE jobs.id = v.column1 AND jobs.state = 'running' AND jobs.lease_owner = v.column2 \
+             RETURNING jobs.id, jobs.tenant_id",
+            value_rows(completions.len(), 5, 1)
+        );
         let results = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let mut results = Vec::with_capacity(completions.len());
+            let mut query = sqlx::query_as(&sql).bind(now_ms);
             for c in completions {
-                let row: Option<(String,)> = sqlx::query_as(
-                    "UPDATE jobs SET state = 'succeeded', error = NULL, lease_owner = NULL, lease_until = NULL, \
-                     digest = $1, logs = $2, usage = $3, updated_at = $4 \
-                     WHERE id = $5 AND state = 'running' AND lease_owner = $6 RETURNING tenant_id",
-                )
-                .bind(&c.report.digest)
-                .bind(&c.report.logs)
-                .bind(&c.report.usage)
-                .bind(now_ms)
-                .bind(c.id)
-                .bind(&c.worker)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some((tenant,)) = row else {
-                    results.push(false);
-                    continue;
-                };
-                if !c.audit.is_empty() {
-                    // One statement for the unit's records (at most 25).
-                    let rows: Vec<String> = (0..c.audit.len())
-                        .map(|i| {
-                            let b = 8 * i;
-                            format!(
-                                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                                b + 1,
-                                b + 2,
-                                b + 3,
-                                b + 4,
-                                b + 5,
-                                b + 6,
-                                b + 7,
-                                b + 8
-                            )
-                        })
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO audit (tenant_id, job_id, digest, sobject, record_id, created, fields, committed_at) \
-                         VALUES {}",
-                        rows.join(", ")
-                    );
-                    let mut query = sqlx::query(&sql);
-                    for record in &c.audit {
-                        query = query
-                            .bind(&tenant)
-                            .bind(c.id)
-                            .bind(c.report.digest.as_deref().unwrap_or_default())
-                            .bind(&record.sobject)
-                            .bind(&record.record_id)
-                            .bind(record.created)
-                            .bind(&record.fields)
-                            .bind(now_ms);
-                    }
-                    query.execute(&mut *tx).await?;
+                query =
+                    query.bind(c.id).bind(&c.worker).bind(&c.report.digest).bind(&c.report.logs).bind(&c.report.usage);
+            }
+            let done: Vec<(i64, String)> = query.fetch_all(&mut *tx).await?;
+            let tenants: HashMap<i64, String> = done.into_iter().collect();
+            let records: Vec<(&Completion, &str, &NewAudit)> = completions
+                .iter()
+                .filter_map(|c| tenants.get(&c.id).map(|t| (c, t.as_str())))
+                .flat_map(|(c, t)| c.audit.iter().map(move |a| (c, t, a)))
+                .collect();
+            for chunk in records.chunks(AUDIT_ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO audit (tenant_id, job_id, digest, sobject, record_id, created, fields, committed_at) \
+                     VALUES {}",
+                    value_rows(chunk.len(), 8, 0)
+                );
+                let mut query = sqlx::query(&sql);
+                for (c, tenant, record) in chunk {
+                    query = query
+                        .bind(*tenant)
+                        .bind(c.id)
+                        .bind(c.report.digest.as_deref().unwrap_or_default())
+                        .bind(&record.sobject)
+                        .bind(&record.record_id)
+                        .bind(record.created)
+                        .bind(&record.fields)
+                        .bind(now_ms);
                 }
-                results.push(true);
+                query.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            results
+            completions.iter().map(|c| tenants.contains_key(&c.id)).collect()
         });
         Ok(results)
     }
@@ -558,69 +552,105 @@ impl Store {
     /// Stores several deliveries in one transaction (group commit: one disk flush for all),
     /// each as [`Store::ingest`] would; the results are in order.
     pub async fn ingest_many(&self, deliveries: &[Delivery], now_ms: i64) -> Result<Vec<Ingested>, StoreError> {
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A statement per step for the whole batch: nonces, aliases, jobs, and the ids of jobs
+        // stored before. Within a batch the first use of a nonce or a job key wins, as it
+        // would one delivery at a time.
         let results = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
+            let with_nonce: Vec<(&str, &str, i64)> = deliveries
+                .iter()
+                .filter_map(|d| d.nonce.as_ref().map(|(n, expires)| (d.tenant.as_str(), n.as_str(), *expires)))
+                .collect();
+            let mut unused: HashSet<(String, String)> = HashSet::new();
+            if !with_nonce.is_empty() {
+                let sql = format!(
+                    "INSERT INTO nonces (tenant_id, nonce, expires_at) VALUES {} \
+                     ON CONFLICT (tenant_id, nonce) DO NOTHING RETURNING tenant_id, nonce",
+                    value_rows(with_nonce.len(), 3, 0)
+                );
+                let mut query = sqlx::query_as(&sql);
+                for (tenant, nonce, expires) in &with_nonce {
+                    query = query.bind(*tenant).bind(*nonce).bind(*expires);
+                }
+                unused = query.fetch_all(&mut *tx).await?.into_iter().collect();
+            }
+            let fresh: Vec<&Delivery> = deliveries
+                .iter()
+                .filter(|d| match &d.nonce {
+                    Some((nonce, _)) => unused.remove(&(d.tenant.clone(), nonce.clone())),
+                    None => true,
+                })
+                .collect();
+            let aliases: Vec<&Delivery> = fresh.iter().copied().filter(|d| d.alias.is_some()).collect();
+            if !aliases.is_empty() {
+                let sql = format!(
+                    "INSERT INTO booking_aliases (tenant_id, alias, booking_id, created_at) VALUES {} \
+                     ON CONFLICT (tenant_id, alias) DO NOTHING",
+                    value_rows(aliases.len(), 4, 0)
+                );
+                let mut query = sqlx::query(&sql);
+                for d in &aliases {
+                    query = query.bind(&d.tenant).bind(&d.alias).bind(&d.booking_id).bind(now_ms);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            type Key = (String, String, String);
+            let key = |d: &Delivery| (d.tenant.clone(), d.booking_id.clone(), d.kind.clone());
+            let mut created: HashMap<Key, i64> = HashMap::new();
+            let mut stored: HashMap<Key, i64> = HashMap::new();
+            if !fresh.is_empty() {
+                // Rows are numbered in VALUES order, so one booking's deliveries keep their order.
+                let sql = format!(
+                    "INSERT INTO jobs (tenant_id, booking_id, kind, payload, state, run_after, created_at, updated_at) \
+                     SELECT v.column1, v.column2, v.column3, v.column4, 'pending', $1, $1, $1 FROM (VALUES {}) AS v \
+                     WHERE true ON CONFLICT (tenant_id, booking_id, kind) DO NOTHING \
+                     RETURNING id, tenant_id, booking_id, kind",
+                    value_rows(fresh.len(), 4, 1)
+                );
+                let mut query = sqlx::query_as(&sql).bind(now_ms);
+                for d in &fresh {
+                    query = query.bind(&d.tenant).bind(&d.booking_id).bind(&d.kind).bind(&d.payload);
+                }
+                let rows: Vec<(i64, String, String, String)> = query.fetch_all(&mut *tx).await?;
+                created = rows.into_iter().map(|(id, t, b, k)| ((t, b, k), id)).collect();
+                let before: Vec<&Delivery> = fresh.iter().copied().filter(|d| !created.contains_key(&key(d))).collect();
+                if !before.is_empty() {
+                    let sql = format!(
+                        "SELECT j.id, j.tenant_id, j.booking_id, j.kind FROM jobs j JOIN (VALUES {}) AS v \
+                         ON j.tenant_id = v.column1 AND j.booking_id = v.column2 AND j.kind = v.column3",
+                        value_rows(before.len(), 3, 0)
+                    );
+                    let mut query = sqlx::query_as(&sql);
+                    for d in &before {
+                        query = query.bind(&d.tenant).bind(&d.booking_id).bind(&d.kind);
+                    }
+                    let rows: Vec<(i64, String, String, String)> = query.fetch_all(&mut *tx).await?;
+                    stored = rows.into_iter().map(|(id, t, b, k)| ((t, b, k), id)).collect();
+                }
+            }
+            tx.commit().await?;
+            let mut fresh = fresh.into_iter().peekable();
             let mut results = Vec::with_capacity(deliveries.len());
             for d in deliveries {
-                let mut fresh = true;
-                if let Some((nonce, expires)) = &d.nonce {
-                    fresh = sqlx::query(
-                        "INSERT INTO nonces (tenant_id, nonce, expires_at) VALUES ($1, $2, $3) \
-                         ON CONFLICT (tenant_id, nonce) DO NOTHING",
-                    )
-                    .bind(&d.tenant)
-                    .bind(nonce)
-                    .bind(expires)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1;
-                }
-                if !fresh {
+                if !fresh.peek().is_some_and(|f| std::ptr::eq(*f, d)) {
                     results.push(Ingested::NonceReused);
                     continue;
                 }
-                if let Some(alias) = &d.alias {
-                    sqlx::query(
-                        "INSERT INTO booking_aliases (tenant_id, alias, booking_id, created_at) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (tenant_id, alias) DO NOTHING",
-                    )
-                    .bind(&d.tenant)
-                    .bind(alias)
-                    .bind(&d.booking_id)
-                    .bind(now_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let inserted: Option<(i64,)> = sqlx::query_as(
-                    "INSERT INTO jobs (tenant_id, booking_id, kind, payload, state, run_after, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
-                     ON CONFLICT (tenant_id, booking_id, kind) DO NOTHING RETURNING id",
-                )
-                .bind(&d.tenant)
-                .bind(&d.booking_id)
-                .bind(&d.kind)
-                .bind(&d.payload)
-                .bind(now_ms)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let enqueued = match inserted {
-                    Some((id,)) => Enqueued { id, created: true },
-                    None => {
-                        let (id,): (i64,) = sqlx::query_as(
-                            "SELECT id FROM jobs WHERE tenant_id = $1 AND booking_id = $2 AND kind = $3",
-                        )
-                        .bind(&d.tenant)
-                        .bind(&d.booking_id)
-                        .bind(&d.kind)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        Enqueued { id, created: false }
+                fresh.next();
+                let k = key(d);
+                let enqueued = match created.remove(&k) {
+                    Some(id) => {
+                        // A later delivery of the same key in this batch finds it stored.
+                        stored.insert(k, id);
+                        Enqueued { id, created: true }
                     }
+                    None => Enqueued { id: stored.get(&k).copied().ok_or(sqlx::Error::RowNotFound)?, created: false },
                 };
                 results.push(Ingested::Job(enqueued));
             }
-            tx.commit().await?;
             results
         });
         Ok(results)
