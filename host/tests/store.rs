@@ -179,17 +179,26 @@ async fn a_batch_is_stored_as_its_deliveries_one_by_one_would_be(store: Store) {
         delivery("t1", Some("n1"), "bk_2", "created"), // nonce used by the first
         delivery("t2", Some("n1"), "bk_1", "created"), // another tenant's nonce
         delivery("t1", Some("n2"), "bk_1", "cancelled"),
-        delivery("t1", Some("n3"), "bk_1", "created"), // the same job as the first
-        delivery("t1", None, "bk_old", "created"),     // stored before this batch
+        Delivery { payload: "{\"resent\":true}".into(), ..delivery("t1", Some("n3"), "bk_1", "created") }, // the same job as the first
+        delivery("t1", None, "bk_old", "created"), // stored before this batch
         delivery("t1", None, "bk_3", "created"),
+        Delivery { alias: Some("bk_2_alias".into()), ..delivery("t1", Some("n2"), "bk_2", "created") }, // reused nonce
+        Delivery { alias: Some("bk_3_alias".into()), ..delivery("t1", Some("n4"), "bk_3", "cancelled") },
     ];
     let got = store.ingest_many(&batch, T0 + 1).await.unwrap();
     let job = |i: usize| match got[i] {
         Ingested::Job(e) => e,
         Ingested::NonceReused => panic!("delivery {i} was refused: {got:?}"),
     };
-    assert_eq!(got[1], Ingested::NonceReused);
-    assert!(job(0).created && job(2).created && job(3).created && job(6).created);
+    assert_eq!((got[1], got[7]), (Ingested::NonceReused, Ingested::NonceReused));
+    assert!(job(0).created && job(2).created && job(3).created && job(6).created && job(8).created);
+    assert_eq!(store.job(job(0).id).await.unwrap().unwrap().payload, r#"{"booking":"bk_1","kind":"created"}"#);
+    assert!(
+        store.enqueue("t1", "bk_2", "created", "{}", T0 + 1).await.unwrap().created,
+        "a refused delivery stores no job"
+    );
+    assert_eq!(store.booking_alias("t1", "bk_2_alias").await.unwrap(), None, "nor its alias");
+    assert_eq!(store.booking_alias("t1", "bk_3_alias").await.unwrap().as_deref(), Some("bk_3"));
     assert_eq!(job(4), Enqueued { id: job(0).id, created: false });
     assert_eq!(job(5), Enqueued { id: earlier.id, created: false });
     assert!(job(0).id < job(3).id, "one booking's deliveries keep their order");
@@ -201,7 +210,11 @@ async fn a_batch_is_stored_as_its_deliveries_one_by_one_would_be(store: Store) {
     // Completions of a batch: only the claims still held succeed, with their records.
     let claimed = store.claim_batch("w/a", T0 + 10, &Claim { lease_ms: 60_000, max_attempts: 5, busy: &[], limit: 8 });
     let claimed = claimed.await.unwrap();
-    assert_eq!(claimed.len(), 4, "old, bk_1 created, bk_1 on t2, bk_3 (bk_1 cancelled waits): {claimed:?}");
+    assert_eq!(
+        claimed.len(),
+        5,
+        "old, bk_1 created, bk_1 on t2, bk_3, bk_2 (later ones of a booking wait): {claimed:?}"
+    );
     let record = |sobject: &str| NewAudit {
         sobject: sobject.into(),
         record_id: format!("00U{sobject}"),
@@ -236,6 +249,23 @@ async fn a_batch_is_stored_as_its_deliveries_one_by_one_would_be(store: Store) {
     assert!(t2.iter().all(|a| a.job_id == claimed[2].id && a.digest == "sha256:d" && a.committed_at == T0 + 20));
     assert_eq!(store.job(claimed[0].id).await.unwrap().unwrap().digest.as_deref(), Some("sha256:d"));
     assert!(store.succeed_many(&[], T0).await.unwrap().is_empty());
+    // A job twice in one batch: its stale claim and the claim that took it over, in either
+    // order. Only the holder's completion counts, with its records.
+    let late = claimed[4].id;
+    store
+        .claim_batch("w/b", T0 + 70_000, &Claim { lease_ms: 60_000, max_attempts: 5, busy: &[], limit: 8 })
+        .await
+        .unwrap();
+    let done = store
+        .succeed_many(
+            &[completion(late, "w/a", vec![record("Task")]), completion(late, "w/b", vec![record("Contact")])],
+            T0 + 70_001,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, [false, true]);
+    let trail: Vec<_> = store.audit("t1", Some(late), None, 10).await.unwrap().into_iter().map(|a| a.sobject).collect();
+    assert_eq!(trail, ["Contact"]);
 }
 on_every_backend!(
     a_batch_is_stored_as_its_deliveries_one_by_one_would_be_everywhere,

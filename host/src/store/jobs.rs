@@ -328,31 +328,50 @@ impl Store {
     /// Records several successes in one transaction (group commit), each as
     /// [`Store::succeed_with`] would; the results are in order.
     pub async fn succeed_many(&self, completions: &[Completion], now_ms: i64) -> Result<Vec<bool>, StoreError> {
-        if completions.is_empty() {
-            return Ok(Vec::new());
-        }
         // One statement marks every job this batch still holds done; one more writes all their
-        // records to the trail (a round trip per batch, not per job).
-        let sql = format!(
-            "UPDATE jobs SET state = 'succeeded', error = NULL, lease_owner = NULL, lease_until = NULL, \
-             digest = v.column3, logs = v.column4, usage = v.column5, updated_at = $1 \
-             FROM (VALUES {}) AS v \
-             WHERE jobs.id = v.column1 AND jobs.state = 'running' AND jobs.lease_owner = v.column2 \
-             RETURNING jobs.id, jobs.tenant_id",
-            value_rows(completions.len(), 5, 1)
-        );
+        // records to the trail (a round trip per batch, not per job). A job twice in one batch
+        // (a claim whose lease ran out, and the claim that took the job over) goes into
+        // separate rounds, in order: an UPDATE meets each row once, whichever claim matched.
+        let mut rounds: Vec<Vec<usize>> = Vec::new();
+        let mut seen: HashMap<i64, usize> = HashMap::new();
+        for (i, c) in completions.iter().enumerate() {
+            let round = seen.entry(c.id).or_default();
+            if rounds.len() <= *round {
+                rounds.push(Vec::new());
+            }
+            rounds[*round].push(i);
+            *round += 1;
+        }
         let results = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let mut query = sqlx::query_as(&sql).bind(now_ms);
-            for c in completions {
-                query =
-                    query.bind(c.id).bind(&c.worker).bind(&c.report.digest).bind(&c.report.logs).bind(&c.report.usage);
+            let mut tenants: Vec<Option<String>> = vec![None; completions.len()];
+            for round in &rounds {
+                let sql = format!(
+                    "UPDATE jobs SET state = 'succeeded', error = NULL, lease_owner = NULL, lease_until = NULL, \
+                     digest = v.column3, logs = v.column4, usage = v.column5, updated_at = $1 \
+                     FROM (VALUES {}) AS v \
+                     WHERE jobs.id = v.column1 AND jobs.state = 'running' AND jobs.lease_owner = v.column2 \
+                     RETURNING jobs.id, jobs.tenant_id",
+                    value_rows(round.len(), 5, 1)
+                );
+                let mut query = sqlx::query_as(&sql).bind(now_ms);
+                for c in round.iter().map(|&i| &completions[i]) {
+                    query = query
+                        .bind(c.id)
+                        .bind(&c.worker)
+                        .bind(&c.report.digest)
+                        .bind(&c.report.logs)
+                        .bind(&c.report.usage);
+                }
+                let done: HashMap<i64, String> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+                for &i in round {
+                    tenants[i] = done.get(&completions[i].id).cloned();
+                }
             }
-            let done: Vec<(i64, String)> = query.fetch_all(&mut *tx).await?;
-            let tenants: HashMap<i64, String> = done.into_iter().collect();
             let records: Vec<(&Completion, &str, &NewAudit)> = completions
                 .iter()
-                .filter_map(|c| tenants.get(&c.id).map(|t| (c, t.as_str())))
+                .zip(&tenants)
+                .filter_map(|(c, t)| t.as_deref().map(|t| (c, t)))
                 .flat_map(|(c, t)| c.audit.iter().map(move |a| (c, t, a)))
                 .collect();
             for chunk in records.chunks(AUDIT_ROWS_PER_STATEMENT) {
@@ -376,7 +395,7 @@ impl Store {
                 query.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            completions.iter().map(|c| tenants.contains_key(&c.id)).collect()
+            tenants.iter().map(Option::is_some).collect()
         });
         Ok(results)
     }
@@ -560,10 +579,12 @@ impl Store {
         // would one delivery at a time.
         let results = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let with_nonce: Vec<(&str, &str, i64)> = deliveries
+            let mut with_nonce: Vec<(&str, &str, i64)> = deliveries
                 .iter()
                 .filter_map(|d| d.nonce.as_ref().map(|(n, expires)| (d.tenant.as_str(), n.as_str(), *expires)))
                 .collect();
+            // In key order, so that two replicas inserting the same nonces cannot deadlock.
+            with_nonce.sort_unstable();
             let mut unused: HashSet<(String, String)> = HashSet::new();
             if !with_nonce.is_empty() {
                 let sql = format!(
@@ -602,17 +623,19 @@ impl Store {
             let mut created: HashMap<Key, i64> = HashMap::new();
             let mut stored: HashMap<Key, i64> = HashMap::new();
             if !fresh.is_empty() {
-                // Rows are numbered in VALUES order, so one booking's deliveries keep their order.
+                // Inserted in arrival order (ids are given in the order rows are inserted), so
+                // one booking's deliveries keep their order.
                 let sql = format!(
                     "INSERT INTO jobs (tenant_id, booking_id, kind, payload, state, run_after, created_at, updated_at) \
                      SELECT v.column1, v.column2, v.column3, v.column4, 'pending', $1, $1, $1 FROM (VALUES {}) AS v \
-                     WHERE true ON CONFLICT (tenant_id, booking_id, kind) DO NOTHING \
+                     WHERE true ORDER BY v.column5 ON CONFLICT (tenant_id, booking_id, kind) DO NOTHING \
                      RETURNING id, tenant_id, booking_id, kind",
-                    value_rows(fresh.len(), 4, 1)
+                    value_rows(fresh.len(), 5, 1)
                 );
                 let mut query = sqlx::query_as(&sql).bind(now_ms);
-                for d in &fresh {
-                    query = query.bind(&d.tenant).bind(&d.booking_id).bind(&d.kind).bind(&d.payload);
+                for (arrival, d) in fresh.iter().enumerate() {
+                    query =
+                        query.bind(&d.tenant).bind(&d.booking_id).bind(&d.kind).bind(&d.payload).bind(arrival as i64);
                 }
                 let rows: Vec<(i64, String, String, String)> = query.fetch_all(&mut *tx).await?;
                 created = rows.into_iter().map(|(id, t, b, k)| ((t, b, k), id)).collect();
@@ -631,7 +654,6 @@ impl Store {
                     stored = rows.into_iter().map(|(id, t, b, k)| ((t, b, k), id)).collect();
                 }
             }
-            tx.commit().await?;
             let mut fresh = fresh.into_iter().peekable();
             let mut results = Vec::with_capacity(deliveries.len());
             for d in deliveries {
@@ -651,6 +673,7 @@ impl Store {
                 };
                 results.push(Ingested::Job(enqueued));
             }
+            tx.commit().await?;
             results
         });
         Ok(results)
