@@ -178,19 +178,9 @@ pub async fn run(state: AppState, stop: impl std::future::Future<Output = ()>) -
     running.shutdown().await
 }
 
-/// A failed shared write. A constraint or a value the database refuses (SQLSTATE classes 22
-/// and 23) may be one item's fault, and so may a value that cannot be encoded; anything else
-/// (unreachable, timed out, disk full, deadlock, shutting down) is not.
+/// A failed shared write: split per item only when the database refused an item.
 fn batch_error(e: crate::store::StoreError) -> batch::BatchError {
-    let refused = match &e {
-        crate::store::StoreError::Database(sqlx::Error::Database(db)) => {
-            let class = db.code().map(|c| c.chars().take(2).collect::<String>()).unwrap_or_default();
-            db.kind() != sqlx::error::ErrorKind::Other || class == "22" || class == "23"
-        }
-        crate::store::StoreError::Database(sqlx::Error::Encode(_)) => true,
-        _ => false,
-    };
-    batch::BatchError { message: e.to_string(), refused }
+    batch::BatchError { refused: e.refused(), message: e.to_string() }
 }
 
 /// Now, Unix milliseconds.
@@ -203,24 +193,4 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::getrandom(&mut bytes).expect("the operating system's random source");
     bytes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::StoreError;
-
-    #[tokio::test]
-    async fn only_a_refused_item_splits_a_shared_write() {
-        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)").execute(&pool).await.unwrap();
-        sqlx::query("INSERT INTO t VALUES (1)").execute(&pool).await.unwrap();
-        for refused in ["INSERT INTO t VALUES (NULL)", "INSERT INTO t VALUES (1)"] {
-            let e = sqlx::query(refused).execute(&pool).await.unwrap_err();
-            assert!(batch_error(StoreError::Database(e)).refused, "{refused}");
-        }
-        let missing = sqlx::query("INSERT INTO nowhere VALUES (1)").execute(&pool).await.unwrap_err();
-        assert!(!batch_error(StoreError::Database(missing)).refused, "not an item's fault");
-        assert!(!batch_error(StoreError::Database(sqlx::Error::PoolTimedOut)).refused);
-    }
 }

@@ -247,8 +247,7 @@ impl Store {
         let skip = if busy.is_empty() {
             String::new()
         } else {
-            let list: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
-            format!("AND j.tenant_id NOT IN ({}) ", list.join(", "))
+            format!("AND j.tenant_id NOT IN {} ", value_rows(1, busy.len(), 4))
         };
         // SQLite would otherwise collect every runnable job through `jobs_claimable` and sort
         // them, for each claim: under a backlog that is the whole queue. Walking the partial
@@ -598,13 +597,14 @@ impl Store {
                 }
                 unused = query.fetch_all(&mut *tx).await?.into_iter().collect();
             }
-            let fresh: Vec<&Delivery> = deliveries
+            let is_fresh: Vec<bool> = deliveries
                 .iter()
-                .filter(|d| match &d.nonce {
+                .map(|d| match &d.nonce {
                     Some((nonce, _)) => unused.remove(&(d.tenant.clone(), nonce.clone())),
                     None => true,
                 })
                 .collect();
+            let fresh: Vec<&Delivery> = deliveries.iter().zip(&is_fresh).filter(|(_, f)| **f).map(|(d, _)| d).collect();
             let aliases: Vec<&Delivery> = fresh.iter().copied().filter(|d| d.alias.is_some()).collect();
             if !aliases.is_empty() {
                 let sql = format!(
@@ -620,8 +620,10 @@ impl Store {
             }
             type Key = (String, String, String);
             let key = |d: &Delivery| (d.tenant.clone(), d.booking_id.clone(), d.kind.clone());
-            let mut created: HashMap<Key, i64> = HashMap::new();
-            let mut stored: HashMap<Key, i64> = HashMap::new();
+            // Every fresh delivery's job id, and the keys this batch created (the first delivery
+            // of a key reports the creation, a later one in the batch finds it stored).
+            let mut ids: HashMap<Key, i64> = HashMap::new();
+            let mut created: HashSet<Key> = HashSet::new();
             if !fresh.is_empty() {
                 // Inserted in arrival order (ids are given in the order rows are inserted), so
                 // one booking's deliveries keep their order.
@@ -638,8 +640,11 @@ impl Store {
                         query.bind(&d.tenant).bind(&d.booking_id).bind(&d.kind).bind(&d.payload).bind(arrival as i64);
                 }
                 let rows: Vec<(i64, String, String, String)> = query.fetch_all(&mut *tx).await?;
-                created = rows.into_iter().map(|(id, t, b, k)| ((t, b, k), id)).collect();
-                let before: Vec<&Delivery> = fresh.iter().copied().filter(|d| !created.contains_key(&key(d))).collect();
+                for (id, t, b, k) in rows {
+                    created.insert((t.clone(), b.clone(), k.clone()));
+                    ids.insert((t, b, k), id);
+                }
+                let before: Vec<&Delivery> = fresh.iter().copied().filter(|d| !ids.contains_key(&key(d))).collect();
                 if !before.is_empty() {
                     let sql = format!(
                         "SELECT j.id, j.tenant_id, j.booking_id, j.kind FROM jobs j JOIN (VALUES {}) AS v \
@@ -651,27 +656,18 @@ impl Store {
                         query = query.bind(&d.tenant).bind(&d.booking_id).bind(&d.kind);
                     }
                     let rows: Vec<(i64, String, String, String)> = query.fetch_all(&mut *tx).await?;
-                    stored = rows.into_iter().map(|(id, t, b, k)| ((t, b, k), id)).collect();
+                    ids.extend(rows.into_iter().map(|(id, t, b, k)| ((t, b, k), id)));
                 }
             }
-            let mut fresh = fresh.into_iter().peekable();
             let mut results = Vec::with_capacity(deliveries.len());
-            for d in deliveries {
-                if !fresh.peek().is_some_and(|f| std::ptr::eq(*f, d)) {
+            for (d, fresh) in deliveries.iter().zip(is_fresh) {
+                if !fresh {
                     results.push(Ingested::NonceReused);
                     continue;
                 }
-                fresh.next();
                 let k = key(d);
-                let enqueued = match created.remove(&k) {
-                    Some(id) => {
-                        // A later delivery of the same key in this batch finds it stored.
-                        stored.insert(k, id);
-                        Enqueued { id, created: true }
-                    }
-                    None => Enqueued { id: stored.get(&k).copied().ok_or(sqlx::Error::RowNotFound)?, created: false },
-                };
-                results.push(Ingested::Job(enqueued));
+                let id = ids.get(&k).copied().ok_or(sqlx::Error::RowNotFound)?;
+                results.push(Ingested::Job(Enqueued { id, created: created.remove(&k) }));
             }
             tx.commit().await?;
             results

@@ -36,6 +36,23 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+impl StoreError {
+    /// The database refused something the statement carried — a constraint or a value (SQLSTATE
+    /// classes 22 and 23), or a value that cannot be encoded — rather than failing itself
+    /// (unreachable, timed out, disk full, deadlock, shutting down): one item of a batch may be
+    /// to blame.
+    pub fn refused(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                let class = db.code().map(|c| c.chars().take(2).collect::<String>()).unwrap_or_default();
+                db.kind() != sqlx::error::ErrorKind::Other || class == "22" || class == "23"
+            }
+            StoreError::Database(sqlx::Error::Encode(_)) => true,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Backend {
     /// One writer connection and a few readers: SQLite has one writer at a time, and writers
@@ -113,5 +130,24 @@ impl Store {
             Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_a_refused_item_splits_a_shared_write() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)").execute(&pool).await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)").execute(&pool).await.unwrap();
+        for refused in ["INSERT INTO t VALUES (NULL)", "INSERT INTO t VALUES (1)"] {
+            let e = sqlx::query(refused).execute(&pool).await.unwrap_err();
+            assert!(StoreError::Database(e).refused(), "{refused}");
+        }
+        let missing = sqlx::query("INSERT INTO nowhere VALUES (1)").execute(&pool).await.unwrap_err();
+        assert!(!StoreError::Database(missing).refused(), "not an item's fault");
+        assert!(!StoreError::Database(sqlx::Error::PoolTimedOut).refused());
     }
 }

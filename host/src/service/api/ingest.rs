@@ -187,10 +187,9 @@ async fn accept(
             // (A document the booking type accepts but `Value` does not — an ignored field
             // holding a number beyond f64 or nested very deep — is hashed as sent.)
             let canonical = match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(document) => {
-                    let mut canonical = String::with_capacity(text.len());
-                    write_canonical(&document, &mut canonical);
-                    canonical
+                Ok(mut document) => {
+                    document.sort_all_objects();
+                    document.to_string()
                 }
                 Err(_) => text.clone(),
             };
@@ -217,38 +216,6 @@ async fn accept(
         job_url: format!("/v1/tenants/{}/jobs/{}", tenant.id, enqueued.id),
     };
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
-}
-
-/// JSON with object keys sorted and no spacing.
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::from(key.as_str()).to_string());
-                out.push(':');
-                write_canonical(value, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
 }
 
 /// A nonce is kept until its timestamp can no longer pass the freshness check.

@@ -199,14 +199,21 @@ async fn shutdown_drains_the_jobs_in_flight() {
     assert_eq!(org.org.records("Event").iter().filter(|e| e["Booking_Id__c"] == "bk_1001").count(), 1);
 }
 
+/// A service whose leases last one second, and its tenant `acme` (lead-event) on an org that
+/// answers each request after `latency_ms`.
+async fn one_second_lease_slow_org(latency_ms: u64) -> (Service, Emulator, Tenant) {
+    let service = sqlite_service(|c| c.workers.lease_seconds = 1).await;
+    let org = emulator().await;
+    let acme = tenant(&service, "acme", "lead-event", &org).await;
+    org.org.with(|s| s.faults.latency = Duration::from_millis(latency_ms));
+    (service, org, acme)
+}
+
 #[tokio::test]
 async fn a_job_longer_than_its_lease_keeps_it_and_runs_once() {
     // A one-second lease and a slow org: the job takes several leases' time. Its worker renews
     // the lease, so no worker (this replica's included) claims it a second time meanwhile.
-    let service = sqlite_service(|c| c.workers.lease_seconds = 1).await;
-    let org = emulator().await;
-    let acme = tenant(&service, "acme", "lead-event", &org).await;
-    org.org.with(|s| s.faults.latency = Duration::from_millis(500));
+    let (service, org, acme) = one_second_lease_slow_org(500).await;
     let started = std::time::Instant::now();
     let job = acme.finished(&acme.send_sample("lead-event", "new-lead").await).await;
     assert!(started.elapsed() > Duration::from_secs(2), "the run outlasted its lease: {:?}", started.elapsed());
@@ -221,10 +228,7 @@ async fn a_run_whose_lease_was_taken_stops_and_commits_nothing() {
     // the replica stalled past its lease and another worker claimed the job). The first run's
     // next heartbeat finds the lease gone and stops it before it commits; only the run that
     // now holds the job commits, once.
-    let service = sqlite_service(|c| c.workers.lease_seconds = 1).await;
-    let org = emulator().await;
-    let acme = tenant(&service, "acme", "lead-event", &org).await;
-    org.org.with(|s| s.faults.latency = Duration::from_millis(400));
+    let (service, org, acme) = one_second_lease_slow_org(400).await;
     let accepted = acme.send_sample("lead-event", "new-lead").await;
     let id = accepted["job_id"].as_i64().unwrap();
     let store = &service.state().inner.store;
