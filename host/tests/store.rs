@@ -301,6 +301,138 @@ async fn a_bookings_jobs_run_in_order(store: Store) {
 }
 on_every_backend!(a_bookings_jobs_run_in_order_everywhere, a_bookings_jobs_run_in_order);
 
+async fn a_replay_never_writes_an_older_delivery_over_a_newer_one(store: Store) {
+    use portico_host::store::Replay;
+    let created = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    let moved = store.enqueue("t1", "bk_1", "rescheduled@x", "{}", T0 + 1).await.unwrap().id;
+    let other = store.enqueue("t1", "bk_2", "created", "{}", T0 + 2).await.unwrap().id;
+    store.claim("w1", T0 + 3, 30_000).await.unwrap().unwrap();
+    store.fail(created, "w1", "REQUIRED_FIELD_MISSING", None, T0 + 4).await.unwrap();
+    assert_eq!(store.claim("w1", T0 + 5, 30_000).await.unwrap().unwrap().id, moved);
+    store.succeed(moved, "w1", T0 + 6).await.unwrap();
+    assert_eq!(store.claim("w1", T0 + 7, 30_000).await.unwrap().unwrap().id, other);
+    store.fail(other, "w1", "REQUIRED_FIELD_MISSING", None, T0 + 8).await.unwrap();
+    // The move succeeded after the creation failed: replaying the creation would bring the old
+    // times back.
+    assert_eq!(
+        store.replay_for("t1", created, T0 + 9).await.unwrap(),
+        Replay::Superseded { by: moved, kind: "rescheduled@x".into() }
+    );
+    assert_eq!(store.job_for("t1", created).await.unwrap().unwrap().state(), JobState::Failed);
+    let all = store.replay_all_failed("t1", T0 + 10).await.unwrap();
+    assert_eq!((all.replayed, all.superseded), (1, 1), "bk_2's creation replays, bk_1's does not");
+    assert_eq!(store.job_for("t1", other).await.unwrap().unwrap().state(), JobState::Pending);
+    assert_eq!(store.replay_for("t1", moved, T0 + 11).await.unwrap(), Replay::NotReplayable(JobState::Succeeded));
+    assert_eq!(store.replay_for("t2", created, T0 + 11).await.unwrap(), Replay::NotFound, "another tenant's job");
+}
+on_every_backend!(
+    a_replay_never_writes_an_older_delivery_over_a_newer_one_everywhere,
+    a_replay_never_writes_an_older_delivery_over_a_newer_one
+);
+
+async fn a_commit_without_an_answer_waits_for_a_person(store: Store) {
+    use portico_host::store::{Next, Replay, RunReport};
+    let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    store.claim("w1", T0, 30_000).await.unwrap().unwrap();
+    assert_eq!(store.mark_committing(&[(id, "w1".into()), (id, "w2".into())], T0 + 1).await.unwrap(), [true, true]);
+    assert_eq!(store.mark_committing(&[(id, "stale".into())], T0 + 1).await.unwrap(), [false]);
+    // The worker dies mid-commit; its lease runs out and the next claim sees the mark.
+    let again = store.claim("w2", T0 + 40_000, 30_000).await.unwrap().unwrap();
+    assert_eq!(again.commit_started_at, Some(T0 + 1));
+    assert!(
+        store.settle(id, "w2", &RunReport::default(), "outcome unknown", Next::Unknown, T0 + 40_001).await.unwrap()
+    );
+    let job = store.job_for("t1", id).await.unwrap().unwrap();
+    assert_eq!(job.state(), JobState::Unknown);
+    assert!(store.claim("w2", T0 + 90_000, 30_000).await.unwrap().is_none(), "never retried by itself");
+    assert_eq!(store.queue_depth(Some("t1")).await.unwrap().unknown, 1);
+    assert!(!store.mark_done("t2", id, T0 + 90_001).await.unwrap(), "another tenant's job");
+    assert!(store.mark_done("t1", id, T0 + 90_001).await.unwrap());
+    assert_eq!(store.job_for("t1", id).await.unwrap().unwrap().state(), JobState::Succeeded);
+    // Or replayed, after checking the org: the mark is cleared.
+    let id2 = store.enqueue("t1", "bk_2", "created", "{}", T0).await.unwrap().id;
+    store.claim("w3", T0 + 90_002, 30_000).await.unwrap().unwrap();
+    store.mark_committing(&[(id2, "w3".into())], T0 + 90_003).await.unwrap();
+    store.settle(id2, "w3", &RunReport::default(), "no answer", Next::Unknown, T0 + 90_004).await.unwrap();
+    assert_eq!(store.replay_for("t1", id2, T0 + 90_005).await.unwrap(), Replay::Replayed);
+    assert_eq!(store.claim("w3", T0 + 90_006, 30_000).await.unwrap().unwrap().commit_started_at, None);
+}
+on_every_backend!(
+    a_commit_without_an_answer_waits_for_a_person_everywhere,
+    a_commit_without_an_answer_waits_for_a_person
+);
+
+async fn a_worker_that_died_committing_leaves_an_unknown_outcome(store: Store) {
+    let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    let plain = store.enqueue("t1", "bk_2", "created", "{}", T0).await.unwrap().id;
+    store.claim("w1", T0, 1_000).await.unwrap().unwrap();
+    store.claim("w1", T0, 1_000).await.unwrap().unwrap();
+    store.mark_committing(&[(id, "w1".into())], T0 + 1).await.unwrap();
+    assert_eq!(store.fail_abandoned(1, T0 + 2_000).await.unwrap(), 2);
+    let job = store.job_for("t1", id).await.unwrap().unwrap();
+    assert_eq!(job.state(), JobState::Unknown, "{job:?}");
+    assert!(job.error.unwrap().contains("check the org"));
+    assert_eq!(store.job_for("t1", plain).await.unwrap().unwrap().state(), JobState::Failed);
+}
+on_every_backend!(
+    a_worker_that_died_committing_leaves_an_unknown_outcome_everywhere,
+    a_worker_that_died_committing_leaves_an_unknown_outcome
+);
+
+async fn a_huge_error_is_stored_clipped(store: Store) {
+    let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    store.claim("w1", T0, 30_000).await.unwrap().unwrap();
+    let huge = "e".repeat(32 << 20);
+    store.fail(id, "w1", &huge, None, T0 + 1).await.unwrap();
+    let error = store.job_for("t1", id).await.unwrap().unwrap().error.unwrap();
+    assert!(error.len() <= 4096 + 64, "{}", error.len());
+    assert!(error.ends_with("more bytes]"));
+}
+on_every_backend!(a_huge_error_is_stored_clipped_everywhere, a_huge_error_is_stored_clipped);
+
+/// A stored state that is none of ours (written by hand, or by a newer version) is an error.
+#[tokio::test]
+async fn a_corrupt_job_state_is_an_error_not_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("p.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE jobs SET state = 'pendnig' WHERE id = $1").bind(id).execute(&raw).await.unwrap();
+    let err = store.job_for("t1", id).await.unwrap_err();
+    assert!(err.to_string().contains("unknown job state `pendnig`"), "{err}");
+    if let Some((store, url, schema)) = postgres().await {
+        let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
+        let raw = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE jobs SET state = 'pendnig' WHERE id = $1").bind(id).execute(&raw).await.unwrap();
+        let err = store.job_for("t1", id).await.unwrap_err();
+        assert!(err.to_string().contains("unknown job state `pendnig`"), "{err}");
+        drop_schema(&schema).await;
+    }
+}
+
+async fn failed_authentications_are_shared_and_a_success_resets_nothing(store: Store) {
+    use portico_host::store::LockoutPolicy;
+    let policy = LockoutPolicy { max_failures: 3, window_ms: 60_000, lockout_ms: 300_000 };
+    let ip = "203.0.113.7";
+    assert_eq!(store.count_auth_failure(ip, policy, T0).await.unwrap(), (1, None));
+    assert_eq!(store.count_auth_failure(ip, policy, T0 + 1).await.unwrap(), (2, None));
+    assert_eq!(store.locked_until(ip, T0 + 2).await.unwrap(), None);
+    assert_eq!(store.count_auth_failure(ip, policy, T0 + 3).await.unwrap(), (3, Some(T0 + 300_003)));
+    assert_eq!(store.locked_until(ip, T0 + 4).await.unwrap(), Some(T0 + 300_003));
+    assert_eq!(store.locked_until("203.0.113.8", T0 + 4).await.unwrap(), None, "others are not affected");
+    assert_eq!(store.locked_until(ip, T0 + 300_004).await.unwrap(), None, "the lockout ends");
+    assert_eq!(store.count_auth_failure(ip, policy, T0 + 300_005).await.unwrap(), (1, None), "a new count");
+    // A window passes: the count starts again.
+    store.count_auth_failure("198.51.100.1", policy, T0).await.unwrap();
+    assert_eq!(store.count_auth_failure("198.51.100.1", policy, T0 + 61_000).await.unwrap(), (1, None));
+    assert_eq!(store.purge_auth_failures(60_000, T0 + 500_000).await.unwrap(), 2);
+}
+on_every_backend!(
+    failed_authentications_are_shared_and_a_success_resets_nothing_everywhere,
+    failed_authentications_are_shared_and_a_success_resets_nothing
+);
+
 #[tokio::test]
 async fn two_replicas_on_one_postgres_never_claim_the_same_job() {
     let Some((first, url, schema)) = postgres().await else { return };

@@ -204,3 +204,118 @@ mod tests {
         assert!(Booking::from_json(&long).unwrap_err().to_string().contains("at most 255"));
     }
 }
+
+/// Properties over generated booking documents (proptest). `canonical` is how ingestion hashes
+/// a reschedule's content (`host/src/service/api/ingest.rs`): the same meeting sent with its
+/// keys in another order or spaced differently must hash the same, or a resend becomes a second
+/// job.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+    use std::hash::{DefaultHasher, Hash, Hasher};
+
+    /// The text ingestion hashes: every object's keys sorted, compact.
+    fn canonical(text: &str) -> String {
+        let mut document: Value = serde_json::from_str(text).expect("JSON");
+        document.sort_all_objects();
+        document.to_string()
+    }
+
+    /// The same document with every object's keys in an order drawn from `seed`.
+    fn permute(value: &Value, seed: u64) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by_key(|(k, _)| {
+                    let mut h = DefaultHasher::new();
+                    (seed, k).hash(&mut h);
+                    h.finish()
+                });
+                Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), permute(v, seed))).collect::<Map<_, _>>())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| permute(v, seed)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// Any JSON, for the unknown keys platforms add.
+    fn extra() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[ -~]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map("[a-z_]{1,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn person() -> impl Strategy<Value = Value> {
+        ("[A-Za-z ]{1,12}", "[a-z]{1,8}@[a-z]{1,8}\\.example", prop::option::of("\\+[0-9]{6,12}")).prop_map(
+            |(name, email, phone)| json!({"name": name, "email": email, "phone": phone, "timezone": "Europe/Paris"}),
+        )
+    }
+
+    /// A booking document Portico accepts, with unknown keys.
+    fn booking() -> impl Strategy<Value = Value> {
+        let times = (0i64..4_000_000_000, 0i64..86_400 * 3, 0u32..1000).prop_map(|(start, length, ms)| {
+            let at = |seconds| DateTime { seconds, nanoseconds: ms * 1_000_000 }.to_salesforce();
+            (at(start), at(start + length))
+        });
+        (
+            "[A-Za-z0-9_-]{1,24}",
+            prop::sample::select(vec!["created", "rescheduled", "cancelled"]),
+            "[ -~]{0,30}",
+            times,
+            person(),
+            prop::collection::vec(person(), 0..3),
+            prop::collection::btree_map("x_[a-z]{1,6}", extra(), 0..4),
+        )
+            .prop_map(|(id, kind, title, (start, end), organizer, attendees, extras)| {
+                let mut doc = json!({
+                    "id": id, "kind": kind, "title": title, "start": start, "end": end,
+                    "timezone": "Europe/Paris", "organizer": organizer, "attendees": attendees,
+                    "answers": [{"key": "company", "label": "Company", "value": "Acme"}],
+                });
+                doc.as_object_mut().expect("an object").extend(extras);
+                doc
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn the_canonical_text_ignores_key_order_and_spacing(doc in booking(), seed in any::<u64>(), pretty in any::<bool>()) {
+            let text = doc.to_string();
+            let permuted = permute(&doc, seed);
+            let resent = if pretty { serde_json::to_string_pretty(&permuted).expect("JSON") } else { permuted.to_string() };
+            prop_assert_eq!(canonical(&text), canonical(&resent));
+            let mut first = Booking::from_json(&text).expect("a valid booking");
+            let second = Booking::from_json(&resent).expect("a valid booking");
+            first.raw = second.raw.clone();
+            prop_assert_eq!(first, second);
+        }
+
+        #[test]
+        fn the_canonical_text_changes_with_the_content(doc in booking(), seed in any::<u64>()) {
+            let mut changed = doc.clone();
+            changed["title"] = Value::from(format!("{}!", doc["title"].as_str().expect("a title")));
+            prop_assert_ne!(canonical(&doc.to_string()), canonical(&permute(&changed, seed).to_string()));
+        }
+
+        #[test]
+        fn a_booking_reads_back_from_its_serialisation(doc in booking()) {
+            let booking = Booking::from_json(&doc.to_string()).expect("a valid booking");
+            let text = serde_json::to_string(&booking).expect("JSON");
+            let mut back = Booking::from_json(&text).expect("its serialisation is a valid booking");
+            back.raw = booking.raw.clone();
+            prop_assert_eq!(back, booking);
+        }
+    }
+}

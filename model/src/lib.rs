@@ -21,6 +21,7 @@ pub mod platforms;
 pub mod session;
 pub mod soql;
 pub mod staging;
+pub mod text;
 pub mod time;
 pub mod value;
 pub mod view;

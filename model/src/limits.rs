@@ -32,6 +32,10 @@ pub enum Limit {
     BookingSize,
     /// Bytes of the component.
     ComponentSize,
+    /// Salesforce round trips in one invocation: `find`s, and describes the cache cannot answer.
+    SalesforceCalls,
+    /// Bytes of one `find` or `describe` answer handed to the plugin.
+    ResultBytes,
 }
 
 impl Limit {
@@ -48,6 +52,8 @@ impl Limit {
             Limit::LogBytes => "log_bytes",
             Limit::BookingSize => "booking_bytes",
             Limit::ComponentSize => "component_bytes",
+            Limit::SalesforceCalls => "salesforce_calls",
+            Limit::ResultBytes => "result_bytes",
         }
     }
 }
@@ -89,6 +95,12 @@ pub struct Limits {
     pub booking_bytes: u64,
     /// Component size.
     pub component_bytes: u64,
+    /// Salesforce round trips per invocation (each `find`, and each `describe` that misses the
+    /// host's cache): one booking must not spend the org's shared daily API allowance.
+    pub salesforce_calls: u32,
+    /// Bytes of one `find` or `describe` answer (estimated as the text it carries), checked
+    /// before the host builds the answer for the plugin.
+    pub result_bytes: u64,
 }
 
 impl Default for Limits {
@@ -103,6 +115,8 @@ impl Default for Limits {
             log_bytes: 64 << 10,
             booking_bytes: 256 << 10,
             component_bytes: 20 << 20,
+            salesforce_calls: 10,
+            result_bytes: 1 << 20,
         }
     }
 }
@@ -126,6 +140,8 @@ impl Limits {
             Limit::LogBytes => self.log_bytes,
             Limit::BookingSize => self.booking_bytes,
             Limit::ComponentSize => self.component_bytes,
+            Limit::SalesforceCalls => u64::from(self.salesforce_calls),
+            Limit::ResultBytes => self.result_bytes,
         };
         LimitExceeded { limit, max }
     }

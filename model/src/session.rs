@@ -5,7 +5,7 @@
 //! I/O, then answered from the [`Crm`]. The wasm host and the guest SDK's fake host both drive
 //! the same session, so a plugin's native tests see exactly the errors the host would give.
 
-use crate::crm::{Crm, CrmError, FindQuery};
+use crate::crm::{Crm, CrmError, FailureClass, FindQuery};
 use crate::error::{ErrorKind, HostError};
 use crate::limits::{Limit, LimitExceeded, Limits};
 use crate::manifest::{Grant, ObjectGrant, Operation};
@@ -64,6 +64,11 @@ pub struct Session {
     log_bytes: u64,
     /// Host calls made so far.
     pub host_calls: u32,
+    /// Salesforce round trips made so far (finds, describes the cache could not answer).
+    pub salesforce_calls: u32,
+    /// The last failure of the org, as the CRM classed it: the job layer retries by this, not
+    /// by whatever the plugin made of the error it was handed.
+    pub crm_failure: Option<(FailureClass, String)>,
 }
 
 impl Session {
@@ -78,6 +83,8 @@ impl Session {
             logs: Vec::new(),
             log_bytes: 0,
             host_calls: 0,
+            salesforce_calls: 0,
+            crm_failure: None,
         }
     }
 
@@ -97,6 +104,27 @@ impl Session {
             return Err(self.limits.exceeded(Limit::HostCalls));
         }
         Ok(())
+    }
+
+    /// Counts one Salesforce round trip, before it is made.
+    fn count_round_trip(&mut self) -> Result<(), LimitExceeded> {
+        self.salesforce_calls += 1;
+        if self.salesforce_calls > self.limits.salesforce_calls {
+            return Err(self.limits.exceeded(Limit::SalesforceCalls));
+        }
+        Ok(())
+    }
+
+    /// The plugin's error for a CRM failure; an org failure is remembered with its class.
+    fn crm_error(&mut self, sobject: &str, e: CrmError) -> CallError {
+        match e {
+            CrmError::UnknownSobject(_) => HostError::object(ErrorKind::UnknownSobject, sobject, e.to_string()).into(),
+            CrmError::Unavailable { class, ref message } => {
+                self.crm_failure = Some((class, message.clone()));
+                HostError::object(ErrorKind::Unavailable, sobject, e.to_string()).into()
+            }
+            CrmError::TooLarge { .. } => self.limits.exceeded(Limit::ResultBytes).into(),
+        }
     }
 
     /// Counts bytes against the log limit (the host's stderr capture uses it too).
@@ -124,12 +152,21 @@ impl Session {
         }
     }
 
-    async fn view(&mut self, crm: &dyn Crm, op: Operation, sobject: &str) -> Result<Arc<SObjectView>, HostError> {
+    async fn view(&mut self, crm: &dyn Crm, op: Operation, sobject: &str) -> Result<Arc<SObjectView>, CallError> {
         let (name, grant) = self.authorize(op, sobject)?;
         if let Some(v) = self.views.get(&name) {
             return Ok(v.clone());
         }
-        let describe = crm.describe(&name).await.map_err(|e| crm_error(&name, e))?;
+        let describe = match crm.cached_describe(&name) {
+            Some(d) => d,
+            None => {
+                self.count_round_trip()?;
+                match crm.describe(&name).await {
+                    Ok(d) => d,
+                    Err(e) => return Err(self.crm_error(&name, e)),
+                }
+            }
+        };
         let view = Arc::new(SObjectView::new(describe, &grant));
         self.views.insert(name, view.clone());
         Ok(view)
@@ -138,7 +175,11 @@ impl Session {
     /// `describe.sobject`.
     pub async fn describe(&mut self, crm: &dyn Crm, sobject: &str) -> Result<Arc<SObjectView>, CallError> {
         self.count_call()?;
-        Ok(self.view(crm, Operation::Describe, sobject).await?)
+        let view = self.view(crm, Operation::Describe, sobject).await?;
+        if view.answer_bytes() > self.limits.result_bytes {
+            return Err(self.limits.exceeded(Limit::ResultBytes).into());
+        }
+        Ok(view)
     }
 
     /// `describe.granted-sobjects`.
@@ -171,6 +212,19 @@ impl Session {
         if self.unit.records.len() >= self.limits.staged_records as usize {
             return Err(self.limits.exceeded(Limit::StagedRecords).into());
         }
+        if record.fields.len() > view.fields.len() {
+            return Err(HostError::object(
+                ErrorKind::InvalidArgument,
+                &view.name,
+                format!(
+                    "the record sets {} fields; {} has only {} visible to this plugin",
+                    record.fields.len(),
+                    view.name,
+                    view.fields.len()
+                ),
+            )
+            .into());
+        }
         Ok(self.unit.stage(view, record, mode)?)
     }
 
@@ -202,9 +256,40 @@ impl Session {
             )
             .into());
         }
-        let mut wanted = Vec::with_capacity(fields.len());
+        // The guest pays 8 bytes per list entry; the host would pay per entry and per record.
+        if fields.len() > view.fields.len() {
+            return Err(HostError::object(
+                ErrorKind::InvalidArgument,
+                &view.name,
+                format!(
+                    "find asks for {} fields; {} has only {} visible to this plugin",
+                    fields.len(),
+                    view.name,
+                    view.fields.len()
+                ),
+            )
+            .into());
+        }
+        let mut wanted: Vec<String> = Vec::with_capacity(fields.len());
         for f in &fields {
-            wanted.push(view.require_field(f, "reading")?.describe.name.clone());
+            let name = &view.require_field(f, "reading")?.describe.name;
+            if wanted.contains(name) {
+                return Err(HostError::field(
+                    ErrorKind::InvalidArgument,
+                    &view.name,
+                    name,
+                    format!("find asks for {}.{name} twice", view.name),
+                )
+                .into());
+            }
+            wanted.push(name.clone());
+        }
+        // No record holds a text longer than its field: answer without asking the org.
+        if let Value::Text(text) = &value
+            && filter.describe.length > 0
+            && text.chars().count() > filter.describe.length as usize
+        {
+            return Ok(Vec::new());
         }
         let oldest_first = view.describe.field("CreatedDate").is_some();
         let query = FindQuery {
@@ -214,8 +299,18 @@ impl Session {
             fields: wanted,
             limit,
             oldest_first,
+            max_bytes: self.limits.result_bytes,
         };
-        Ok(crm.find(&query).await.map_err(|e| crm_error(&view.name, e))?)
+        self.count_round_trip()?;
+        let found = match crm.find(&query).await {
+            Ok(found) => found,
+            Err(e) => return Err(self.crm_error(&view.name, e)),
+        };
+        let bytes: u64 = found.iter().map(Found::answer_bytes).sum();
+        if bytes > self.limits.result_bytes || found.len() > limit as usize {
+            return Err(self.limits.exceeded(Limit::ResultBytes).into());
+        }
+        Ok(found)
     }
 
     /// `config.get`: the tenant's value for `key`.
@@ -228,6 +323,8 @@ impl Session {
     pub fn log(&mut self, level: LogLevel, message: String) -> Result<(), CallError> {
         self.count_call()?;
         self.charge_log_bytes(message.len() as u64)?;
+        let mut message = message;
+        crate::text::clip_owned(&mut message, crate::text::MAX_LOG_LINE_BYTES);
         self.logs.push(LogLine { level, message });
         Ok(())
     }
@@ -236,12 +333,5 @@ impl Session {
     pub fn finish(&self) -> Result<&Unit, HostError> {
         self.unit.finish()?;
         Ok(&self.unit)
-    }
-}
-
-fn crm_error(sobject: &str, e: CrmError) -> HostError {
-    match e {
-        CrmError::UnknownSobject(_) => HostError::object(ErrorKind::UnknownSobject, sobject, e.to_string()),
-        CrmError::Unavailable(_) => HostError::object(ErrorKind::Unavailable, sobject, e.to_string()),
     }
 }

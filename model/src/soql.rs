@@ -83,10 +83,89 @@ mod tests {
             fields: vec!["Id".into(), "AccountId".into()],
             limit: 2,
             oldest_first: true,
+            max_bytes: 1 << 20,
         };
         assert_eq!(
             find_query(&q),
             r"SELECT Id, AccountId FROM Contact WHERE Email = 'o\'brien@x.y' ORDER BY CreatedDate ASC LIMIT 2"
         );
+    }
+}
+
+/// Properties of escaping over generated text (proptest); the fuzz target `soql_literal` also
+/// checks them against the emulator's parser.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Reads a literal back as Salesforce does: one quoted token, backslash escapes. `None`
+    /// when it is not exactly one well-formed literal (a quote got out, a bad escape).
+    fn unescape(literal: &str) -> Option<String> {
+        let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' => return None,
+                '\\' => out.push(match chars.next()? {
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    e @ ('\'' | '"' | '\\' | '_' | '%') => e,
+                    _ => return None,
+                }),
+                c => out.push(c),
+            }
+        }
+        Some(out)
+    }
+
+    /// Text rich in what needs escaping, and any other character.
+    fn text() -> impl Strategy<Value = String> {
+        let c = prop_oneof![
+            3 => prop::sample::select(vec!['\'', '"', '\\', '\n', '\r', '\t', '\u{8}', '\u{c}', '%', '_', ' ']),
+            2 => any::<char>(),
+            2 => prop::char::range('a', 'z'),
+        ];
+        prop::collection::vec(c, 0..48).prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn text_literals_read_back_as_the_text(s in text()) {
+            let quoted = literal(&Value::Text(s.clone()));
+            prop_assert_eq!(unescape(&quoted), Some(s));
+        }
+
+        #[test]
+        fn a_find_query_ends_with_exactly_the_literal(s in text()) {
+            let q = FindQuery {
+                sobject: "Contact".into(),
+                field: "Email".into(),
+                value: Value::Text(s.clone()),
+                fields: vec!["Id".into()],
+                limit: 1,
+                oldest_first: false,
+                max_bytes: 1 << 20,
+            };
+            let soql = find_query(&q);
+            let literal = soql
+                .strip_prefix("SELECT Id FROM Contact WHERE Email = ")
+                .and_then(|rest| rest.strip_suffix(" LIMIT 1"));
+            prop_assert_eq!(literal.and_then(unescape), Some(s));
+        }
+
+        #[test]
+        fn finite_numbers_read_back_exactly(n in any::<f64>()) {
+            let text = literal(&Value::Number(n));
+            if n.is_finite() {
+                prop_assert_eq!(text.parse::<f64>().ok(), Some(n), "{}", text);
+            } else {
+                prop_assert_eq!(text, "null");
+            }
+        }
     }
 }

@@ -256,7 +256,10 @@ fn check_value(object: &str, field: &FieldView, value: &Value, unit: &Unit) -> R
                     ErrorKind::MalformedId,
                     object,
                     name,
-                    format!("`{text}` is not a 15- or 18-character Salesforce id, as {object}.{name} needs"),
+                    format!(
+                        "`{}` is not a 15- or 18-character Salesforce id, as {object}.{name} needs",
+                        crate::text::clip(text, crate::text::MAX_ECHO_BYTES)
+                    ),
                 ));
             }
         }
@@ -281,7 +284,8 @@ fn check_value(object: &str, field: &FieldView, value: &Value, unit: &Unit) -> R
                             object,
                             name,
                             format!(
-                                "`{part}` is not an active value of {object}.{name} (allowed: {})",
+                                "`{}` is not an active value of {object}.{name} (allowed: {})",
+                                crate::text::clip(part, crate::text::MAX_ECHO_BYTES),
                                 allowed.join(", ")
                             ),
                         ));

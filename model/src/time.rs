@@ -232,3 +232,72 @@ mod tests {
         }
     }
 }
+
+/// Round trips between the two formats over generated instants (proptest). The years are kept
+/// within 0001–9998, so that no offset moves an instant out of the four-digit years both
+/// formats have.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// 0001-01-01T00:00:00Z and 9998-12-31T23:59:59Z.
+    const FIRST: i64 = -62_135_596_800;
+    const LAST: i64 = 253_370_764_799;
+
+    fn instant() -> impl Strategy<Value = DateTime> {
+        (FIRST..=LAST, 0u32..1000).prop_map(|(seconds, ms)| DateTime { seconds, nanoseconds: ms * 1_000_000 })
+    }
+
+    /// An offset of at most ±23:59, in seconds, on whole minutes.
+    fn offset() -> impl Strategy<Value = i64> {
+        (-(23 * 60 + 59)..=23 * 60 + 59i64).prop_map(|minutes| minutes * 60)
+    }
+
+    /// `t` written as RFC 3339 in the given offset, with `digits` fraction digits.
+    fn rfc3339(t: DateTime, offset: i64, digits: u32) -> String {
+        let local = t.seconds + offset;
+        let date = civil_from_days(local.div_euclid(SECONDS_PER_DAY));
+        let secs = local.rem_euclid(SECONDS_PER_DAY);
+        let fraction = match digits {
+            0 => String::new(),
+            d => format!(".{:0width$}", t.nanoseconds / 10u32.pow(9 - d), width = d as usize),
+        };
+        let zone = match offset {
+            0 => "Z".to_owned(),
+            o => format!("{}{:02}:{:02}", if o < 0 { '-' } else { '+' }, o.abs() / 3600, o.abs() % 3600 / 60),
+        };
+        format!("{date}T{:02}:{:02}:{:02}{fraction}{zone}", secs / 3600, secs % 3600 / 60, secs % 60)
+    }
+
+    proptest! {
+        #[test]
+        fn salesforce_format_reads_back_as_the_instant(t in instant()) {
+            prop_assert_eq!(DateTime::parse_rfc3339(&t.to_salesforce()), Ok(t));
+        }
+
+        #[test]
+        fn any_offset_and_precision_reads_as_the_same_instant(
+            t in instant(), offset in offset(), digits in 3u32..=9,
+        ) {
+            let text = rfc3339(t, offset, digits);
+            prop_assert_eq!(DateTime::parse_rfc3339(&text), Ok(t), "{}", text);
+            prop_assert_eq!(DateTime::parse_rfc3339(&text).map(DateTime::to_salesforce), Ok(t.to_salesforce()));
+        }
+
+        #[test]
+        fn salesforce_format_keeps_milliseconds(seconds in FIRST..=LAST, nanoseconds in 0u32..1_000_000_000) {
+            let t = DateTime { seconds, nanoseconds };
+            let back = DateTime::parse_rfc3339(&t.to_salesforce()).expect("the Salesforce format is RFC 3339");
+            prop_assert_eq!(back, DateTime { seconds, nanoseconds: nanoseconds / 1_000_000 * 1_000_000 });
+        }
+
+        #[test]
+        fn dates_read_back_and_day_arithmetic_inverts(days in -719_162i64..=2_932_896, n in -100_000i64..=100_000) {
+            let date = civil_from_days(days);
+            prop_assert_eq!(Date::parse(&date.to_string()), Ok(date));
+            prop_assert_eq!(date.add_days(n).add_days(-n), date);
+            prop_assert_eq!(date.at_midnight_utc().date_utc(), date);
+        }
+    }
+}

@@ -104,6 +104,19 @@ pub struct Found {
     pub fields: Vec<FieldValue>,
 }
 
+impl Found {
+    /// About how many bytes the plugin's copy of this record takes: its text plus a fixed cost
+    /// per field (checked against the `result_bytes` limit).
+    pub fn answer_bytes(&self) -> u64 {
+        let value = |v: &Value| match v {
+            Value::Text(t) => t.len() as u64,
+            Value::RecordRef(r) => (r.reference_id.len() + r.sobject.len()) as u64,
+            _ => 16,
+        };
+        16 + self.id.len() as u64 + self.fields.iter().map(|f| 16 + f.name.len() as u64 + value(&f.value)).sum::<u64>()
+    }
+}
+
 /// Whether `s` looks like a Salesforce record id: 15 or 18 ASCII letters and digits.
 pub fn is_salesforce_id(s: &str) -> bool {
     matches!(s.len(), 15 | 18) && s.bytes().all(|b| b.is_ascii_alphanumeric())

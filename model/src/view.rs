@@ -118,6 +118,29 @@ pub struct FieldInfo {
 }
 
 impl SObjectView {
+    /// About how many bytes the plugin's copy of this view takes: its text plus a fixed cost per
+    /// field and picklist entry. Checked against the `result_bytes` limit before [`Self::info`]
+    /// builds that copy.
+    pub fn answer_bytes(&self) -> u64 {
+        let text = |s: &str| s.len() as u64;
+        let fields: u64 = self
+            .fields
+            .iter()
+            .map(|f| {
+                let d = &f.describe;
+                let picklist: u64 = d
+                    .picklist_values
+                    .iter()
+                    .filter(|p| p.active)
+                    .map(|p| 16 + text(&p.value) + p.label.as_deref().map_or(text(&p.value), text))
+                    .sum();
+                let references: u64 = d.reference_to.iter().map(|r| 8 + text(r)).sum();
+                32 + text(&d.name) + text(&d.label) + picklist + references
+            })
+            .sum();
+        32 + text(&self.name) + text(&self.describe.label) + fields
+    }
+
     /// The plain-data form handed to plugins.
     pub fn info(&self) -> SObjectInfo {
         SObjectInfo {

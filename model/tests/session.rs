@@ -258,3 +258,104 @@ fn limits_stop_the_session_with_the_limit_named() {
     let err = s.config("x").unwrap_err();
     assert_eq!(err.to_string(), "limit exceeded: host_calls (max 4)");
 }
+
+#[test]
+fn find_refuses_repeated_fields_and_more_fields_than_the_object_has_before_any_io() {
+    let (org, mut s) = (org(), session());
+    // One granted name repeated millions of times costs the guest 8 bytes an entry.
+    let many = vec!["Email".to_owned(); 2_000_000];
+    let e = now(s.find(&org, "Lead", "Email", Value::Text("a@b.c".into()), many, 200)).unwrap_err();
+    assert!(matches!(&e, CallError::Refused(h) if h.kind == ErrorKind::InvalidArgument), "{e:?}");
+    assert!(e.to_string().contains("find asks for 2000000 fields; Lead has only"), "{e}");
+    let twice = vec!["Email".to_owned(), "email".to_owned()];
+    let e = now(s.find(&org, "Lead", "Email", Value::Text("a@b.c".into()), twice, 5)).unwrap_err();
+    assert!(e.to_string().contains("find asks for Lead.Email twice"), "{e}");
+    assert_eq!(s.salesforce_calls, 1, "only the describe reached the org");
+}
+
+#[test]
+fn a_record_with_more_fields_than_the_object_has_is_refused_before_checking_them() {
+    let (org, mut s) = (org(), session());
+    let mut record = lead();
+    for i in 0..10_000 {
+        record = record.set(&format!("F{i}__c"), "x");
+    }
+    let e = refused(now(s.create(&org, record)));
+    assert_eq!(e.kind, ErrorKind::InvalidArgument);
+    assert!(e.message.contains("the record sets 10002 fields"), "{}", e.message);
+}
+
+#[test]
+fn salesforce_round_trips_are_limited_per_invocation() {
+    let org = org();
+    let mut s = session_with(Limits { salesforce_calls: 3, ..Limits::default() });
+    let find = |s: &mut Session| now(s.find(&org, "Lead", "Email", Value::Text("x@y.z".into()), vec![], 1));
+    find(&mut s).unwrap(); // the describe and the query
+    find(&mut s).unwrap(); // a query; the describe is this invocation's already
+    let err = find(&mut s).unwrap_err();
+    assert_eq!(err.to_string(), "limit exceeded: salesforce_calls (max 3)");
+    assert!(matches!(err, CallError::Limit(_)));
+}
+
+#[test]
+fn a_text_longer_than_the_field_matches_nothing_without_asking_the_org() {
+    let (org, mut s) = (org(), session());
+    now(s.describe(&org, "Lead")).unwrap();
+    let long = Value::Text("x".repeat(100_000));
+    assert!(now(s.find(&org, "Lead", "Email", long, vec![], 1)).unwrap().is_empty());
+    assert_eq!(s.salesforce_calls, 1, "only the describe");
+}
+
+#[test]
+fn answers_larger_than_result_bytes_stop_the_session_with_the_limit_named() {
+    let org = org();
+    let mut s = session_with(Limits { result_bytes: 500, ..Limits::default() });
+    let err = now(s.describe(&org, "Lead")).unwrap_err();
+    assert_eq!(err.to_string(), "limit exceeded: result_bytes (max 500)");
+    let mut s = session_with(Limits { result_bytes: 60, ..Limits::default() });
+    let err = now(s.find(&org, "Lead", "Email", Value::Text("linus@kernel.example".into()), vec!["Name".into()], 5))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "limit exceeded: result_bytes (max 60)");
+}
+
+/// An org whose every call fails as `class`, and whose describes are all cached.
+struct Failing(LocalOrg, portico_model::crm::FailureClass);
+
+#[async_trait::async_trait]
+impl portico_model::Crm for Failing {
+    async fn describe(
+        &self,
+        sobject: &str,
+    ) -> Result<Arc<portico_model::describe::SObjectDescribe>, portico_model::CrmError> {
+        self.0.describe(sobject).await
+    }
+    fn cached_describe(&self, sobject: &str) -> Option<Arc<portico_model::describe::SObjectDescribe>> {
+        self.0.describe_sync(sobject)
+    }
+    async fn sobjects(&self) -> Result<Vec<String>, portico_model::CrmError> {
+        self.0.sobjects().await
+    }
+    async fn find(&self, _: &portico_model::FindQuery) -> Result<Vec<portico_model::Found>, portico_model::CrmError> {
+        Err(portico_model::CrmError::Unavailable { class: self.1, message: "invalid_grant: expired".into() })
+    }
+}
+
+#[test]
+fn an_org_failure_keeps_its_class_whatever_the_plugin_does_with_it_and_cached_describes_are_free() {
+    use portico_model::crm::FailureClass;
+    let org = Failing(org(), FailureClass::ReconnectNeeded);
+    let mut s = session();
+    let e = now(s.find(&org, "Lead", "Email", Value::Text("x@y.z".into()), vec![], 1)).unwrap_err();
+    assert!(matches!(&e, CallError::Refused(h) if h.kind == ErrorKind::Unavailable), "{e:?}");
+    assert_eq!(s.crm_failure, Some((FailureClass::ReconnectNeeded, "invalid_grant: expired".into())));
+    assert_eq!(s.salesforce_calls, 1, "the cached describe cost nothing, the query one");
+}
+
+#[test]
+fn long_log_lines_are_kept_clipped() {
+    let mut s = session();
+    s.log(portico_model::session::LogLevel::Info, "y".repeat(10_000)).unwrap();
+    assert!(s.logs[0].message.len() < 4_200);
+    assert!(s.logs[0].message.ends_with("more bytes]"));
+    assert_eq!(s.log_bytes(), 10_000, "charged as sent");
+}

@@ -3,6 +3,7 @@
 use crate::bindings::{describe as wd, types as w};
 use portico_model::booking::{Booking, BookingKind, Person};
 use portico_model::describe::FieldType;
+use portico_model::text::{MAX_ECHO_BYTES, MAX_ERROR_BYTES, clip_owned};
 use portico_model::{
     Date, DateTime, ErrorKind, FieldValue, Found, HostError, MappingError, NewRecord, RecordRef, SObjectInfo, Value,
 };
@@ -130,13 +131,29 @@ fn error_from_wit(e: w::Error) -> HostError {
 }
 
 /// The plugin's error as the model records it.
+/// Its text is the plugin's to choose, so it is clipped to [`MAX_ERROR_BYTES`] here, before the
+/// host keeps or repeats it.
 pub(crate) fn mapping_error_from_wit(e: w::MappingError) -> MappingError {
+    let clip = |mut m: String| {
+        clip_owned(&mut m, MAX_ERROR_BYTES);
+        m
+    };
     match e {
-        w::MappingError::Host(e) => MappingError::Host(error_from_wit(e)),
-        w::MappingError::InvalidBooking(m) => MappingError::InvalidBooking(m),
-        w::MappingError::Config(m) => MappingError::Config(m),
-        w::MappingError::Other(m) => MappingError::Other(m),
+        w::MappingError::Host(e) => {
+            let mut e = error_from_wit(e);
+            e.message = clip(e.message);
+            e.sobject = e.sobject.map(|s| clip_echo(&s));
+            e.field = e.field.map(|f| clip_echo(&f));
+            MappingError::Host(e)
+        }
+        w::MappingError::InvalidBooking(m) => MappingError::InvalidBooking(clip(m)),
+        w::MappingError::Config(m) => MappingError::Config(clip(m)),
+        w::MappingError::Other(m) => MappingError::Other(clip(m)),
     }
+}
+
+fn clip_echo(s: &str) -> String {
+    portico_model::text::clip(s, MAX_ECHO_BYTES).into_owned()
 }
 
 fn field_type_to_wit(t: FieldType) -> wd::FieldType {

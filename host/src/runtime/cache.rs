@@ -58,8 +58,25 @@ pub(super) fn compile(
 /// Writes atomically: a temporary file renamed into place, so readers never see half a file.
 fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
     let bytes = component.serialize().map_err(anyhow::Error::from)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = temp_path(path);
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)?;
     Ok(())
+}
+
+/// A temporary name beside `path`, unique per write, not per process: two threads compiling
+/// the same component at once must not write into one file.
+fn temp_path(path: &Path) -> std::path::PathBuf {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.with_extension(format!("tmp{}-{n}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_write_has_its_own_temporary_file() {
+        let path = std::path::Path::new("/cache/abc.cwasm");
+        assert_ne!(super::temp_path(path), super::temp_path(path));
+    }
 }

@@ -2,8 +2,10 @@
 
 use super::{MemoryLimiter, Plugin, Runtime, Sandbox};
 use crate::capabilities::{booking_to_wit, mapping_error_from_wit};
+use portico_model::crm::FailureClass;
 use portico_model::session::LogLine;
 use portico_model::staging::Unit;
+use portico_model::text::{MAX_ERROR_BYTES, MAX_STDERR_BYTES, clip};
 use portico_model::{Booking, Crm, Grant, Limit, LimitExceeded, Limits, MappingError, Session};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -44,6 +46,8 @@ pub struct Usage {
     pub host_calls: u32,
     /// Records staged.
     pub staged_records: usize,
+    /// Salesforce round trips (finds, describes the cache could not answer).
+    pub salesforce_calls: u32,
 }
 
 /// Why an invocation produced no unit to commit.
@@ -95,6 +99,9 @@ pub struct Outcome {
     pub stderr: String,
     /// Resources used.
     pub usage: Usage,
+    /// The org's last failure during the run, classed by the client: the job layer retries by
+    /// it, whatever the plugin returned.
+    pub crm_failure: Option<(FailureClass, String)>,
 }
 
 impl Runtime {
@@ -106,6 +113,7 @@ impl Runtime {
             logs: Vec::new(),
             stderr: String::new(),
             usage: Usage::default(),
+            crm_failure: None,
         };
         if call.booking.raw.len() as u64 > limits.booking_bytes {
             return early(limits.exceeded(Limit::BookingSize).into());
@@ -115,7 +123,10 @@ impl Runtime {
             Err(e) => return early(e),
         };
 
-        let capture = MemoryOutputPipe::new(limits.log_bytes.min(64 << 10) as usize);
+        // What the guest writes to stdout and stderr counts against `log_bytes` with its log
+        // lines; one byte over what the limit allows marks the limit as hit.
+        let capture_capacity = limits.log_bytes.min(1 << 20) as usize + 1;
+        let capture = MemoryOutputPipe::new(capture_capacity);
         let wasi = WasiCtxBuilder::new()
             .stdout(capture.clone())
             .stderr(capture.clone())
@@ -129,7 +140,7 @@ impl Runtime {
             wasi,
             table: ResourceTable::new(),
             stderr: capture,
-            memory: MemoryLimiter { max: limits.memory_bytes as usize, peak: 0, hit: false },
+            memory: MemoryLimiter::new(limits.memory_bytes as usize),
             cpu_ticks: 0,
         };
         let mut store = Store::new(&self.engine, sandbox);
@@ -160,9 +171,13 @@ impl Runtime {
         let duration = started.elapsed();
 
         let fuel = self.config.fuel.then(|| fuel_budget - store.get_fuel().unwrap_or(0));
-        let data = store.into_data();
-        let stderr = String::from_utf8_lossy(&data.stderr.contents()).trim().to_owned();
+        let mut data = store.into_data();
+        let written = data.stderr.contents();
+        let stderr = clip(String::from_utf8_lossy(&written).trim(), MAX_STDERR_BYTES).into_owned();
+        let over_log_limit =
+            written.len() >= capture_capacity || data.session.charge_log_bytes(written.len() as u64).is_err();
         let result = match run {
+            _ if over_log_limit => Err(limits.exceeded(Limit::LogBytes).into()),
             Err(_elapsed) => Err(limits.exceeded(Limit::WallClock).into()),
             Ok(Err(e)) => Err(classify(e, &limits, &data, self.config.max_wasm_stack, &stderr)),
             Ok(Ok(Err(e))) => Err(InvokeError::Mapping(mapping_error_from_wit(e))),
@@ -175,8 +190,9 @@ impl Runtime {
             peak_memory_bytes: data.memory.peak as u64,
             host_calls: data.session.host_calls,
             staged_records: data.session.unit.records.len(),
+            salesforce_calls: data.session.salesforce_calls,
         };
-        Outcome { result, logs: data.session.logs, stderr, usage }
+        Outcome { result, logs: data.session.logs, stderr, usage, crm_failure: data.session.crm_failure }
     }
 }
 
@@ -204,6 +220,15 @@ fn effective_config(
     }
 }
 
+/// The end of what the guest wrote (a panic message comes last), bounded for the job's error.
+fn excerpt(stderr: &str) -> String {
+    let mut start = stderr.len().saturating_sub(MAX_ERROR_BYTES / 2);
+    while !stderr.is_char_boundary(start) {
+        start += 1;
+    }
+    if start == 0 { stderr.to_owned() } else { format!("…{}", &stderr[start..]) }
+}
+
 /// Names the limit behind a trap when there is one.
 fn classify(e: wasmtime::Error, limits: &Limits, data: &Sandbox, max_stack: usize, stderr: &str) -> InvokeError {
     if let Some(limit) = e.downcast_ref::<LimitExceeded>() {
@@ -215,7 +240,9 @@ fn classify(e: wasmtime::Error, limits: &Limits, data: &Sandbox, max_stack: usiz
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => limits.exceeded(Limit::Fuel).into(),
         Some(Trap::StackOverflow) => LimitExceeded { limit: Limit::Stack, max: max_stack as u64 }.into(),
-        Some(trap) => InvokeError::Trap { trap: trap.to_string(), stderr: stderr.to_owned() },
-        None => InvokeError::Trap { trap: format!("{e:#}"), stderr: stderr.to_owned() },
+        Some(trap) => InvokeError::Trap { trap: trap.to_string(), stderr: excerpt(stderr) },
+        None => {
+            InvokeError::Trap { trap: clip(&format!("{e:#}"), MAX_ERROR_BYTES).into_owned(), stderr: excerpt(stderr) }
+        }
     }
 }

@@ -59,20 +59,34 @@ impl WasiView for Sandbox {
     }
 }
 
-/// Caps linear memory and remembers when the cap was what stopped the guest.
-struct MemoryLimiter {
-    max: usize,
-    peak: usize,
-    hit: bool,
+/// Caps the linear memory of one instance — all its memories together, since a component
+/// may hold several core modules with a memory each — and remembers when the cap was what
+/// stopped the guest.
+pub(crate) struct MemoryLimiter {
+    pub(crate) max: usize,
+    /// Bytes of all memories of the instance now.
+    pub(crate) total: usize,
+    /// The largest `total` seen.
+    pub(crate) peak: usize,
+    pub(crate) hit: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(max: usize) -> MemoryLimiter {
+        MemoryLimiter { max, total: 0, peak: 0, hit: false }
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.max || maximum.is_some_and(|m| desired > m) {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // A new memory arrives as growth from 0 to its initial size, so the sum covers them all.
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.max || maximum.is_some_and(|m| desired > m) {
             self.hit = true;
             return Ok(false);
         }
-        self.peak = self.peak.max(desired);
+        self.total = total;
+        self.peak = self.peak.max(total);
         Ok(true)
     }
 
@@ -132,3 +146,42 @@ impl Runtime {
 
 /// Pre-linked instances by digest.
 pub(crate) type Pre = MapperPre<Sandbox>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cap_counts_every_memory_of_an_instance_together() {
+        let mut limiter = MemoryLimiter::new(4 << 20);
+        assert!(limiter.memory_growing(0, 3 << 20, None).unwrap(), "the first memory fits");
+        assert!(!limiter.memory_growing(0, 3 << 20, None).unwrap(), "a second one would pass the cap");
+        assert!(limiter.hit);
+        assert!(limiter.memory_growing(3 << 20, 4 << 20, None).unwrap(), "growing the first to the cap");
+        assert_eq!(limiter.peak, 4 << 20);
+    }
+
+    /// Two core modules with 3 MiB memories each, in one component, under a 4 MiB cap.
+    #[test]
+    fn a_component_with_two_memories_cannot_have_the_cap_twice() {
+        let engine = wasmtime::Engine::default();
+        let component = wasmtime::component::Component::new(
+            &engine,
+            r#"(component
+                (core module $a (memory 48))
+                (core module $b (memory 48))
+                (core instance (instantiate $a))
+                (core instance (instantiate $b)))"#,
+        )
+        .unwrap();
+        let linker = wasmtime::component::Linker::<MemoryLimiter>::new(&engine);
+        let mut store = wasmtime::Store::new(&engine, MemoryLimiter::new(4 << 20));
+        store.limiter(|l| l);
+        assert!(linker.instantiate(&mut store, &component).is_err());
+        assert!(store.data().hit, "refused by the cap");
+        let mut store = wasmtime::Store::new(&engine, MemoryLimiter::new(8 << 20));
+        store.limiter(|l| l);
+        linker.instantiate(&mut store, &component).unwrap();
+        assert_eq!(store.data().peak, 6 << 20);
+    }
+}

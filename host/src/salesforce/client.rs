@@ -132,6 +132,9 @@ pub struct SalesforceClient {
     describe_ttl: Duration,
     usage: Mutex<Option<ApiUsage>>,
     calls: std::sync::atomic::AtomicU64,
+    /// A refresh token Salesforce rotated (it answered a refresh with a new one): used from then
+    /// on, and handed to whoever stores the connection by [`SalesforceClient::take_rotated_refresh_token`].
+    rotated: Mutex<Option<(Secret, bool)>>,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -200,6 +203,7 @@ impl SalesforceClient {
             describe_ttl: DESCRIBE_TTL,
             usage: Mutex::new(None),
             calls: std::sync::atomic::AtomicU64::new(0),
+            rotated: Mutex::new(None),
         })
     }
 
@@ -228,12 +232,28 @@ impl SalesforceClient {
             Auth::JwtBearer { .. } => unreachable!("handled above"),
             Auth::ClientCredentials { .. } => self.oauth.exchange_client_credentials().request_async(&self.http).await,
             Auth::RefreshToken { refresh_token, .. } => {
-                let refresh = RefreshToken::new(refresh_token.expose().to_owned());
+                let current = self.rotated.lock().expect("rotated lock").as_ref().map(|(t, _)| t.clone());
+                let current = current.unwrap_or_else(|| refresh_token.clone());
+                let refresh = RefreshToken::new(current.expose().to_owned());
                 self.oauth.exchange_refresh_token(&refresh).request_async(&self.http).await
             }
         };
         match result {
-            Ok(token) => Ok(Secret::new(token.access_token().secret().clone())),
+            Ok(token) => {
+                if let Some(new) = token.refresh_token() {
+                    let new = Secret::new(new.secret().clone());
+                    let mut rotated = self.rotated.lock().expect("rotated lock");
+                    let same = match (&*rotated, &self.conn.auth) {
+                        (Some((t, _)), _) => *t == new,
+                        (None, Auth::RefreshToken { refresh_token, .. }) => *refresh_token == new,
+                        (None, _) => true,
+                    };
+                    if !same {
+                        *rotated = Some((new, true));
+                    }
+                }
+                Ok(Secret::new(token.access_token().secret().clone()))
+            }
             Err(RequestTokenError::ServerResponse(e)) => {
                 let detail = e.error_description().cloned().unwrap_or_else(|| e.error().to_string());
                 match e.error() {
@@ -296,6 +316,28 @@ impl SalesforceClient {
         }
     }
 
+    /// A refresh token Salesforce rotated since the last call, once: the caller must store it,
+    /// since the one the connection was built with may no longer work.
+    pub fn take_rotated_refresh_token(&self) -> Option<Secret> {
+        let mut rotated = self.rotated.lock().expect("rotated lock");
+        match rotated.as_mut() {
+            Some((token, unsaved)) if *unsaved => {
+                *unsaved = false;
+                Some(token.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The describe of `sobject` if the cache holds it and it is fresh (no round trip needed).
+    pub fn fresh_describe(&self, sobject: &str) -> Option<Arc<SObjectDescribe>> {
+        let cache = self.describes.lock().expect("describe cache");
+        cache
+            .get(&sobject.to_ascii_lowercase())
+            .filter(|c| c.checked.elapsed() < self.describe_ttl)
+            .map(|c| c.describe.clone())
+    }
+
     async fn access_token(&self, renew: bool) -> Result<Secret, SalesforceError> {
         let mut token = self.token.lock().await;
         if renew || token.is_none() {
@@ -329,7 +371,15 @@ impl SalesforceClient {
                 request = request.json(body);
             }
             self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let response = request.send().await.map_err(|e| SalesforceError::Network(e.to_string()))?;
+            // Not connected: nothing was sent. Anything later (a timeout, a dropped connection) may
+            // come after Salesforce received the request.
+            let response = request.send().await.map_err(|e| {
+                if e.is_connect() {
+                    SalesforceError::Network(e.to_string())
+                } else {
+                    SalesforceError::OutcomeUnknown(e.to_string())
+                }
+            })?;
             self.note_usage(&response);
             if response.status() == StatusCode::UNAUTHORIZED {
                 let text = response.text().await.unwrap_or_default();
@@ -353,9 +403,9 @@ impl SalesforceClient {
         }
     }
 
-    async fn ok_json(response: reqwest::Response) -> Result<serde_json::Value, SalesforceError> {
+    async fn ok_json(response: reqwest::Response, max: u64) -> Result<serde_json::Value, SalesforceError> {
         let status = response.status();
-        let text = response.text().await.map_err(|e| SalesforceError::Network(e.to_string()))?;
+        let text = read_bounded(response, max).await?;
         if !status.is_success() {
             return Err(SalesforceError::from_body(status.as_u16(), &text));
         }
@@ -365,17 +415,28 @@ impl SalesforceClient {
 
     /// Describes an sObject, from the cache when Salesforce says it has not changed.
     pub async fn describe_object(&self, sobject: &str) -> Result<Arc<SObjectDescribe>, SalesforceError> {
+        self.describe_with(sobject, false).await
+    }
+
+    /// Describes an sObject asking Salesforce whatever the cache holds (unconditionally: a change
+    /// of the user's field-level security need not change the describe's `Last-Modified`), for
+    /// a preflight, which must see the user's permissions as they are now. The cache is updated.
+    pub async fn describe_now(&self, sobject: &str) -> Result<Arc<SObjectDescribe>, SalesforceError> {
+        self.describe_with(sobject, true).await
+    }
+
+    async fn describe_with(&self, sobject: &str, revalidate: bool) -> Result<Arc<SObjectDescribe>, SalesforceError> {
         let key = sobject.to_ascii_lowercase();
         let cached = {
             let cache = self.describes.lock().expect("describe cache");
             match cache.get(&key) {
-                Some(c) if c.checked.elapsed() < self.describe_ttl => return Ok(c.describe.clone()),
+                Some(c) if !revalidate && c.checked.elapsed() < self.describe_ttl => return Ok(c.describe.clone()),
                 Some(c) => Some((c.describe.clone(), c.last_modified.clone())),
                 None => None,
             }
         };
         let mut headers = Vec::new();
-        if let Some((_, Some(since))) = &cached {
+        if let Some((_, Some(since))) = cached.as_ref().filter(|_| !revalidate) {
             headers.push((header::IF_MODIFIED_SINCE, since.clone()));
         }
         let path = format!("/sobjects/{}/describe", utf8_segment(sobject));
@@ -389,7 +450,7 @@ impl SalesforceClient {
         }
         let last_modified =
             response.headers().get(header::LAST_MODIFIED).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let json = Self::ok_json(response).await?;
+        let json = Self::ok_json(response, MAX_DESCRIBE_BYTES).await?;
         let describe: Arc<SObjectDescribe> = Arc::new(
             serde_json::from_value(json)
                 .map_err(|e| SalesforceError::Protocol(format!("describe of {sobject}: {e}")))?,
@@ -404,7 +465,7 @@ impl SalesforceClient {
     /// `GET /limits`: the org's limits (also a cheap check that the session and API access work).
     pub async fn limits(&self) -> Result<serde_json::Value, SalesforceError> {
         let response = self.send(Method::GET, "/limits", &[], None, &[]).await?;
-        Self::ok_json(response).await
+        Self::ok_json(response, MAX_ANSWER_BYTES).await
     }
 
     /// Commits a staged unit in one Composite request with `allOrNone: true`.
@@ -414,7 +475,7 @@ impl SalesforceClient {
         }
         let body = unit.composite_request();
         let response = self.send(Method::POST, "/composite", &[], Some(&body), &[]).await?;
-        let json = Self::ok_json(response).await?;
+        let json = Self::ok_json(response, MAX_ANSWER_BYTES).await?;
         let parsed: CompositeResponse =
             serde_json::from_value(json).map_err(|e| SalesforceError::Protocol(format!("composite response: {e}")))?;
         let sobject_of = |reference: &str| {
@@ -463,10 +524,32 @@ fn utf8_segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// The most bytes of a describe answer read (real ones are ~100–500 KB).
+const MAX_DESCRIBE_BYTES: u64 = 8 << 20;
+
+/// The most bytes of any other answer read (limits, composite, global describe).
+const MAX_ANSWER_BYTES: u64 = 8 << 20;
+
+/// The body, read no further than `max` bytes.
+async fn read_bounded(mut response: reqwest::Response, max: u64) -> Result<String, SalesforceError> {
+    if response.content_length().is_some_and(|n| n > max) {
+        return Err(SalesforceError::TooLarge { max });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| SalesforceError::OutcomeUnknown(e.to_string()))? {
+        if (body.len() + chunk.len()) as u64 > max {
+            return Err(SalesforceError::TooLarge { max });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|e| SalesforceError::Protocol(format!("the answer is not UTF-8: {e}")))
+}
+
 fn crm_error(sobject: &str, e: SalesforceError) -> CrmError {
     match &e {
         SalesforceError::Api { status: 404, .. } => CrmError::UnknownSobject(sobject.to_owned()),
-        _ => CrmError::Unavailable(e.to_string()),
+        SalesforceError::TooLarge { max } => CrmError::TooLarge { max: *max },
+        _ => CrmError::Unavailable { class: e.class(), message: e.to_string() },
     }
 }
 
@@ -476,9 +559,13 @@ impl Crm for SalesforceClient {
         self.describe_object(sobject).await.map_err(|e| crm_error(sobject, e))
     }
 
+    fn cached_describe(&self, sobject: &str) -> Option<Arc<SObjectDescribe>> {
+        self.fresh_describe(sobject)
+    }
+
     async fn sobjects(&self) -> Result<Vec<String>, CrmError> {
         let response = self.send(Method::GET, "/sobjects", &[], None, &[]).await.map_err(|e| crm_error("", e))?;
-        let json = Self::ok_json(response).await.map_err(|e| crm_error("", e))?;
+        let json = Self::ok_json(response, MAX_ANSWER_BYTES).await.map_err(|e| crm_error("", e))?;
         Ok(json["sobjects"]
             .as_array()
             .map(|list| list.iter().filter_map(|o| o["name"].as_str().map(str::to_owned)).collect())
@@ -491,9 +578,14 @@ impl Crm for SalesforceClient {
             .send(Method::GET, "/query", &[("q", &soql)], None, &[])
             .await
             .map_err(|e| crm_error(&query.sobject, e))?;
-        let json = Self::ok_json(response).await.map_err(|e| crm_error(&query.sobject, e))?;
-        let parsed: QueryResponse = serde_json::from_value(json)
-            .map_err(|e| CrmError::Unavailable(format!("unexpected query response: {e}")))?;
+        // JSON carries each record's attributes and quoted names besides the values the session
+        // counts, so the body may be a few times the answer; the session checks the answer.
+        let max_body = query.max_bytes.saturating_mul(4).saturating_add(64 << 10);
+        let json = Self::ok_json(response, max_body).await.map_err(|e| crm_error(&query.sobject, e))?;
+        let parsed: QueryResponse = serde_json::from_value(json).map_err(|e| CrmError::Unavailable {
+            class: portico_model::crm::FailureClass::Permanent,
+            message: format!("unexpected query response: {e}"),
+        })?;
         Ok(parsed
             .records
             .into_iter()

@@ -1,6 +1,8 @@
 //! What can go wrong talking to Salesforce, classed for the job layer.
 
+use portico_model::crm::FailureClass;
 use serde::Deserialize;
+use std::time::Duration;
 
 /// One entry of a Salesforce error body.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -61,19 +63,46 @@ pub enum SalesforceError {
     /// An answer that is not what the API documents.
     #[error("unexpected answer from Salesforce: {0}")]
     Protocol(String),
+    /// An answer larger than the caller accepts; it was not read to the end.
+    #[error("Salesforce's answer is larger than {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: u64,
+    },
+    /// The request may have reached Salesforce but no answer came back (the connection dropped
+    /// or timed out after sending): whether it took effect is unknown.
+    #[error("no answer from Salesforce after the request was sent: {0}")]
+    OutcomeUnknown(String),
 }
 
+/// How long to wait after `REQUEST_LIMIT_EXCEEDED`: the org's daily allowance is spent, and
+/// retrying sooner only spends more of the next window.
+pub const REQUEST_LIMIT_WAIT: Duration = Duration::from_secs(5 * 60);
+
 impl SalesforceError {
+    /// What retrying may achieve: decided here, where the failure is understood, and carried
+    /// unchanged to the job layer.
+    pub fn class(&self) -> FailureClass {
+        if self.code() == Some("REQUEST_LIMIT_EXCEEDED") {
+            return FailureClass::RetryAfter(REQUEST_LIMIT_WAIT.as_secs());
+        }
+        match self {
+            SalesforceError::Network(_) | SalesforceError::OutcomeUnknown(_) => FailureClass::Transient,
+            SalesforceError::Api { status, code, .. } if *status >= 500 || TRANSIENT_CODES.contains(&code.as_str()) => {
+                FailureClass::Transient
+            }
+            SalesforceError::Record { code, .. } if TRANSIENT_CODES.contains(&code.as_str()) => FailureClass::Transient,
+            SalesforceError::ReconnectNeeded(_) | SalesforceError::SessionRejected(_) => FailureClass::ReconnectNeeded,
+            SalesforceError::Api { .. }
+            | SalesforceError::Record { .. }
+            | SalesforceError::Protocol(_)
+            | SalesforceError::TooLarge { .. } => FailureClass::Permanent,
+        }
+    }
+
     /// Whether retrying later may succeed (network, 5xx, limits, row locks).
     pub fn is_transient(&self) -> bool {
-        match self {
-            SalesforceError::Network(_) => true,
-            SalesforceError::Api { status, code, .. } => *status >= 500 || TRANSIENT_CODES.contains(&code.as_str()),
-            SalesforceError::Record { code, .. } => TRANSIENT_CODES.contains(&code.as_str()),
-            SalesforceError::ReconnectNeeded(_)
-            | SalesforceError::SessionRejected(_)
-            | SalesforceError::Protocol(_) => false,
-        }
+        self.class().retryable()
     }
 
     /// The Salesforce error code, when there is one.
@@ -125,5 +154,16 @@ mod tests {
         assert!(SalesforceError::from_body(503, "<html>").is_transient());
         assert!(SalesforceError::Network("reset".into()).is_transient());
         assert!(!SalesforceError::ReconnectNeeded("invalid_grant".into()).is_transient());
+    }
+
+    #[test]
+    fn classes_carry_what_retrying_may_achieve() {
+        let limit = SalesforceError::from_body(403, r#"[{"message":"x","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#);
+        assert_eq!(limit.class(), FailureClass::RetryAfter(300));
+        let denied = SalesforceError::from_body(403, r#"[{"message":"x","errorCode":"API_DISABLED_FOR_ORG"}]"#);
+        assert_eq!(denied.class(), FailureClass::Permanent);
+        assert_eq!(SalesforceError::ReconnectNeeded("invalid_grant".into()).class(), FailureClass::ReconnectNeeded);
+        assert_eq!(SalesforceError::SessionRejected("x".into()).class(), FailureClass::ReconnectNeeded);
+        assert_eq!(SalesforceError::from_body(502, "bad gateway").class(), FailureClass::Transient);
     }
 }

@@ -51,7 +51,7 @@ pub async fn preflight(client: &SalesforceClient, manifest: &Manifest) -> Result
     }
     let mut out = Vec::new();
     for p in manifest.permissions() {
-        let describe = match client.describe_object(&p.sobject).await {
+        let describe = match client.describe_now(&p.sobject).await {
             Ok(d) => d,
             Err(SalesforceError::Api { status: 404, .. }) => {
                 out.push(missing("Read", &p.sobject));

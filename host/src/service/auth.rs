@@ -6,7 +6,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::{AppState, now_ms};
-use crate::store::ApiKeyRow;
+use crate::store::{ApiKeyRow, LockoutPolicy, Store};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -14,10 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// What a key may do.
@@ -141,8 +138,8 @@ impl FromRequestParts<AppState> for Caller {
         let peer =
             parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let client = client_address(peer, &parts.headers, &state.inner.config.auth.trusted_proxies);
-        let throttle = &state.inner.throttle;
-        throttle.check(client)?;
+        let (throttle, store) = (&state.inner.throttle, &state.inner.store);
+        throttle.check(store, client).await?;
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -160,11 +157,10 @@ impl FromRequestParts<AppState> for Caller {
             }),
         };
         let Some(row) = verified else {
-            throttle.failure(client);
             tracing::warn!(%client, "API authentication failed");
+            throttle.failure(store, client).await?;
             return Err(ApiError::unauthorized("bad-key", "the API key is not valid (unknown, wrong or revoked)"));
         };
-        throttle.success(client);
         let role = Role::parse(&row.role).ok_or_else(|| ApiError::internal(format!("key role `{}`", row.role)))?;
         Ok(Caller { key: row.prefix, role, tenant: row.tenant_id })
     }
@@ -172,19 +168,24 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The address failures are counted against: the peer, or — when the peer is one of the
 /// operator's trusted proxies — the nearest address in `X-Forwarded-For` that is not one of
-/// them (entries further left are the client's own claims and could be forged). Hops are
-/// read right to left, each an address or `address:port`; at an entry that is neither the
-/// walk stops at the proxy that forwarded it, since everything beyond is unverifiable.
+/// them (entries further left are the client's own claims and could be forged). Hops are read
+/// right to left from the header's raw bytes, each an address or `address:port`; a hop that is
+/// neither (`unknown`, an obfuscated name, bytes that are not text) is skipped, so one odd
+/// client cannot make every client behind the proxy count as the proxy. IPv4-mapped IPv6
+/// addresses count as the IPv4 address they carry.
 pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    let mut nearest = peer;
-    if !trusted.contains(&nearest) {
-        return nearest;
+    let peer = peer.to_canonical();
+    let trusted = |a: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *a);
+    if !trusted(&peer) {
+        return peer;
     }
-    let values: Vec<&str> = headers.get_all("x-forwarded-for").iter().map(|v| v.to_str().unwrap_or("")).collect();
-    for hop in values.iter().rev().flat_map(|v| v.rsplit(',')).map(str::trim).filter(|h| !h.is_empty()) {
-        let Some(address) = hop_address(hop) else { return nearest };
-        nearest = address;
-        if !trusted.contains(&nearest) {
+    let mut nearest = peer;
+    let values: Vec<&[u8]> = headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()).collect();
+    let hops = values.iter().rev().flat_map(|v| v.rsplit(|b| *b == b','));
+    for hop in hops.filter_map(|h| std::str::from_utf8(h).ok()).map(str::trim).filter(|h| !h.is_empty()) {
+        let Some(address) = hop_address(hop) else { continue };
+        nearest = address.to_canonical();
+        if !trusted(&nearest) {
             return nearest;
         }
     }
@@ -198,72 +199,58 @@ fn hop_address(hop: &str) -> Option<IpAddr> {
     bare.parse::<IpAddr>().ok().or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
-/// Counts failed authentications per client address; too many in a window lock the address
-/// out. Per replica (in memory): with several replicas a client gets that many tries on each.
+/// Failed authentications per client address, counted in the database so every replica sees
+/// the same count and the same lockout: too many in a window lock the address out. A correct
+/// key neither lifts a lockout nor resets the count (failures age out with their window), so
+/// guessing between successes gains nothing.
 #[derive(Debug)]
 pub struct Throttle {
-    max_failures: u32,
-    window: Duration,
-    lockout: Duration,
-    clients: Mutex<HashMap<IpAddr, Failures>>,
-}
-
-#[derive(Debug)]
-struct Failures {
-    count: u32,
-    since: Instant,
-    locked_until: Option<Instant>,
+    policy: LockoutPolicy,
 }
 
 impl Throttle {
     /// A throttle from the auth settings.
     pub fn new(config: &super::config::AuthConfig) -> Throttle {
         Throttle {
-            max_failures: config.max_failures.max(1),
-            window: Duration::from_secs(config.window_seconds.max(1)),
-            lockout: Duration::from_secs(config.lockout_seconds),
-            clients: Mutex::new(HashMap::new()),
+            policy: LockoutPolicy {
+                max_failures: i64::from(config.max_failures.max(1)),
+                window_ms: config.window_seconds.max(1) as i64 * 1000,
+                lockout_ms: config.lockout_seconds as i64 * 1000,
+            },
         }
     }
 
-    fn check(&self, client: IpAddr) -> ApiResult<()> {
-        let clients = self.clients.lock().expect("throttle lock");
-        let now = Instant::now();
-        if let Some(until) = clients.get(&client).and_then(|f| f.locked_until).filter(|u| *u > now) {
-            let mut e = ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "locked-out",
-                "too many failed authentications from this address; try again later",
-            );
-            e.retry_after = Some((until - now).as_secs().max(1));
-            return Err(e);
+    /// The lockout window's length, for purging old counts.
+    pub fn window_ms(&self) -> i64 {
+        self.policy.window_ms
+    }
+
+    async fn check(&self, store: &Store, client: IpAddr) -> ApiResult<()> {
+        let now = now_ms();
+        if let Some(until) = store.locked_until(&client.to_string(), now).await? {
+            return Err(locked_out(until, now));
         }
         Ok(())
     }
 
-    fn failure(&self, client: IpAddr) {
-        let mut clients = self.clients.lock().expect("throttle lock");
-        let now = Instant::now();
-        if clients.len() > 100_000 {
-            clients.retain(|_, f| f.locked_until.is_some_and(|u| u > now) || now - f.since < self.window);
+    /// Counts a failure; the request that failed still answers `401`, the next ones `429`.
+    async fn failure(&self, store: &Store, client: IpAddr) -> ApiResult<()> {
+        let (failures, locked) = store.count_auth_failure(&client.to_string(), self.policy, now_ms()).await?;
+        if locked.is_some() {
+            tracing::warn!(%client, failures, "client locked out after repeated failed authentication");
         }
-        let entry = clients.entry(client).or_insert(Failures { count: 0, since: now, locked_until: None });
-        if now - entry.since > self.window || entry.locked_until.is_some_and(|u| u <= now) {
-            *entry = Failures { count: 0, since: now, locked_until: None };
-        }
-        entry.count += 1;
-        if entry.count >= self.max_failures {
-            entry.locked_until = Some(now + self.lockout);
-            tracing::warn!(%client, failures = entry.count, "client locked out after repeated failed authentication");
-        }
+        Ok(())
     }
+}
 
-    fn success(&self, client: IpAddr) {
-        let mut clients = self.clients.lock().expect("throttle lock");
-        if clients.get(&client).is_some_and(|f| f.locked_until.is_none()) {
-            clients.remove(&client);
-        }
-    }
+fn locked_out(until_ms: i64, now_ms: i64) -> ApiError {
+    let mut e = ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "locked-out",
+        "too many failed authentications from this address; try again later",
+    );
+    e.retry_after = Some(((until_ms - now_ms) / 1000).max(1) as u64);
+    e
 }
 
 #[cfg(test)]
@@ -317,31 +304,15 @@ mod tests {
         assert_eq!(forwarded("203.0.113.7, ,"), IpAddr::from([203, 0, 113, 7]), "empty entries are skipped");
         assert_eq!(
             forwarded("203.0.113.7, unknown"),
-            proxy,
-            "an unreadable hop ends the walk at the proxy that forwarded it, not at a forgeable entry further left"
+            IpAddr::from([203, 0, 113, 7]),
+            "an unreadable hop is skipped: it must not make every client count as the proxy"
         );
         assert_eq!(forwarded("1.1.1.1, 10.0.0.2, 10.0.0.2"), IpAddr::from([1, 1, 1, 1]), "through a chain of proxies");
-    }
-
-    #[test]
-    fn repeated_failures_lock_out() {
-        let throttle = Throttle::new(&super::super::config::AuthConfig {
-            max_failures: 3,
-            window_seconds: 60,
-            lockout_seconds: 60,
-            trusted_proxies: Vec::new(),
-        });
-        let ip = IpAddr::from([10, 0, 0, 1]);
-        for _ in 0..2 {
-            throttle.failure(ip);
-            assert!(throttle.check(ip).is_ok());
-        }
-        throttle.failure(ip);
-        let locked = throttle.check(ip).unwrap_err();
-        assert_eq!(locked.status, 429);
-        assert!(locked.retry_after.unwrap() > 0);
-        assert!(throttle.check(IpAddr::from([10, 0, 0, 2])).is_ok(), "others are not affected");
-        throttle.success(ip);
-        assert!(throttle.check(ip).is_err(), "a correct key does not lift a lockout");
+        assert_eq!(forwarded("::ffff:203.0.113.9"), IpAddr::from([203, 0, 113, 9]), "IPv4-mapped IPv6 is IPv4");
+        let mut raw = axum::http::HeaderMap::new();
+        raw.insert("x-forwarded-for", axum::http::HeaderValue::from_bytes(b"203.0.113.7, caf\xe9").unwrap());
+        assert_eq!(client_address(proxy, &raw, &[proxy]), IpAddr::from([203, 0, 113, 7]), "non-UTF-8 hop skipped");
+        let mapped_proxy: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
+        assert_eq!(client_address(mapped_proxy, &headers, &[proxy]), IpAddr::from([203, 0, 113, 7]));
     }
 }

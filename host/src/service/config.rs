@@ -35,6 +35,8 @@ pub struct ServeConfig {
     /// The sandbox: engine settings and the default (and maximum) limits of every invocation;
     /// `runtime.limits.component_bytes` is also the largest plugin upload.
     pub runtime: crate::runtime::RuntimeConfig,
+    /// How long personal data (booking payloads, logs, audit values) is kept.
+    pub retention: RetentionConfig,
 }
 
 /// Job workers.
@@ -83,6 +85,28 @@ pub struct AuthConfig {
     /// addresses the client is read from `X-Forwarded-For`, so one client's failures do not
     /// lock out everyone behind the proxy.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The shortest time between two connection preflights of one tenant (per replica): each
+    /// spends Salesforce API calls.
+    pub preflight_interval_seconds: u64,
+}
+
+/// Retention of personal data, run by every replica (see `service::retention`). `0` days keeps
+/// that data for good.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days after a job finished (succeeded or failed) until its booking payload, logs, usage
+    /// and error text are dropped; its row stays. A failed job can be replayed until then.
+    pub job_days: u32,
+    /// Days after a commit until its audit row's field values are dropped; ids and field names
+    /// stay.
+    pub audit_days: u32,
+    /// Per tenant, the newest plugin uploads kept besides the active version, its rollback
+    /// target and the versions unpurged jobs ran (`0`: keep every version).
+    pub keep_plugin_versions: u32,
+    /// Seconds between purges; expired nonces and OAuth states every minute (or this, if
+    /// shorter).
+    pub interval_seconds: u64,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -99,6 +123,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("ingest", &self.ingest)
             .field("auth", &self.auth)
             .field("runtime", &self.runtime)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -128,6 +153,7 @@ impl Default for ServeConfig {
             ingest: IngestConfig::default(),
             auth: AuthConfig::default(),
             runtime: crate::runtime::RuntimeConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -155,7 +181,36 @@ impl Default for IngestConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { max_failures: 10, window_seconds: 60, lockout_seconds: 300, trusted_proxies: Vec::new() }
+        AuthConfig {
+            max_failures: 10,
+            window_seconds: 60,
+            lockout_seconds: 300,
+            trusted_proxies: Vec::new(),
+            preflight_interval_seconds: 60,
+        }
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { job_days: 30, audit_days: 90, keep_plugin_versions: 10, interval_seconds: 3_600 }
+    }
+}
+
+impl RetentionConfig {
+    /// What the store purges.
+    pub fn policy(&self) -> crate::store::Retention {
+        let days = |n: u32| (n > 0).then(|| Duration::from_secs(u64::from(n) * 86_400));
+        crate::store::Retention {
+            jobs_for: days(self.job_days),
+            audit_values_for: days(self.audit_days),
+            keep_plugin_versions: (self.keep_plugin_versions > 0).then_some(self.keep_plugin_versions),
+        }
+    }
+
+    /// Time between purges.
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(self.interval_seconds.max(1))
     }
 }
 
@@ -199,6 +254,9 @@ impl ServeConfig {
         if self.ingest.max_body_bytes == 0 {
             anyhow::bail!("ingest.max_body_bytes is 0: every delivery would be refused");
         }
+        if self.retention.interval_seconds == 0 {
+            anyhow::bail!("retention.interval_seconds is 0: set how often to purge (default 3600)");
+        }
         Ok(())
     }
 
@@ -241,6 +299,23 @@ mod tests {
         let config = ServeConfig { database_url: "postgres://portico:s3cret@db:5432/p".into(), ..Default::default() };
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cret") && shown.contains("postgres://portico:***@db:5432/p"), "{shown}");
+    }
+
+    #[test]
+    fn retention_defaults_and_zero_days_keep_data() {
+        let policy = ServeConfig::default().retention.policy();
+        assert_eq!(policy.jobs_for, Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(policy.audit_values_for, Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(policy.keep_plugin_versions, Some(10));
+        let config: ServeConfig =
+            toml::from_str("[retention]\njob_days = 0\naudit_days = 7\nkeep_plugin_versions = 0\n").unwrap();
+        let policy = config.retention.policy();
+        assert_eq!((policy.jobs_for, policy.keep_plugin_versions), (None, None), "0 keeps");
+        assert_eq!(policy.audit_values_for, Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(config.retention.interval_seconds, 3_600);
+        let config: ServeConfig = toml::from_str("[retention]\ninterval_seconds = 0\n").unwrap();
+        assert!(config.check().unwrap_err().to_string().contains("retention.interval_seconds"));
+        assert!(toml::from_str::<ServeConfig>("[retention]\njob_day = 1\n").is_err(), "unknown keys are refused");
     }
 
     #[test]

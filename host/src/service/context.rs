@@ -81,6 +81,19 @@ pub enum ContextError {
     /// The webhook secret does not open.
     #[error(transparent)]
     Secrets(#[from] super::secrets::SecretsError),
+    /// A stored grant, config or limits does not parse: an error, never "not approved" or the
+    /// defaults.
+    #[error("the tenant's stored {what} is corrupt: {detail}")]
+    Corrupt {
+        /// Which.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+}
+
+fn corrupt(what: &'static str) -> impl Fn(serde_json::Error) -> ContextError {
+    move |e| ContextError::Corrupt { what, detail: e.to_string() }
 }
 
 /// The cache.
@@ -105,19 +118,24 @@ impl Contexts {
         }
         let Some(row) = store.tenant(tenant).await? else { return Ok(None) };
         let active = match &row.active_digest {
-            Some(digest) => store.plugin_version(tenant, digest).await?.map(|v| Active {
-                digest: v.digest,
-                name: v.name,
-                grant: v.approved_grant.as_deref().and_then(|g| serde_json::from_str(g).ok()).map(Arc::new),
-            }),
+            Some(digest) => match store.plugin_version(tenant, digest).await? {
+                Some(v) => {
+                    let grant = match v.approved_grant.as_deref() {
+                        Some(g) => Some(Arc::new(serde_json::from_str(g).map_err(corrupt("approved grant"))?)),
+                        None => None,
+                    };
+                    Some(Active { digest: v.digest, name: v.name, grant })
+                }
+                None => None,
+            },
             None => None,
         };
-        // Stored overrides were checked when set; should they no longer parse, the defaults hold.
-        let limits = tenant_limits(defaults, row.limits.as_deref()).unwrap_or_else(|_| defaults.clone());
+        let limits = tenant_limits(defaults, row.limits.as_deref())
+            .map_err(|detail| ContextError::Corrupt { what: "sandbox limits", detail })?;
         let ctx = Arc::new(TenantContext {
             limits,
             webhook_secret: keys.open(&row.id, &row.webhook_secret)?,
-            config: Arc::new(serde_json::from_str(&row.config).unwrap_or_default()),
+            config: Arc::new(serde_json::from_str(&row.config).map_err(corrupt("plugin config"))?),
             connection: store.connection(tenant).await?,
             active,
             tenant: row,

@@ -7,6 +7,7 @@
 //!   sandbox, then one Composite commit, the audit trail, retries with backoff.
 //! - [`auth`] (API keys, roles, lockout), [`signing`] (delivery signatures), [`secrets`]
 //!   (AES-256-GCM at rest) and [`orgs`] (tenants' Salesforce clients) are the policies.
+//! - [`retention`] purges personal data past its time, on a timer of its own.
 //!
 //! State lives in the [`crate::store::Store`]; a replica keeps only caches, so several
 //! replicas share one PostgreSQL database.
@@ -20,6 +21,8 @@ pub mod context;
 mod error;
 pub mod metrics;
 pub mod orgs;
+mod rate;
+pub mod retention;
 pub mod secrets;
 pub mod signing;
 pub mod worker;
@@ -53,6 +56,8 @@ pub struct Inner {
     pub keys: secrets::KeyRing,
     /// Failed-authentication throttle.
     pub throttle: auth::Throttle,
+    /// One preflight per tenant per `preflight_interval_seconds` on this replica.
+    pub preflights: rate::Interval,
     /// Metrics.
     pub metrics: metrics::Metrics,
     /// Tenants' Salesforce clients.
@@ -67,6 +72,9 @@ pub struct Inner {
     pub deliveries: batch::Batcher<crate::store::Delivery, crate::store::Ingested>,
     /// Job successes, stored in shared transactions.
     pub completions: batch::Batcher<crate::store::Completion, bool>,
+    /// "This job begins committing records it creates" (job, claim token), stored in shared
+    /// transactions before the commit leaves.
+    pub commit_marks: batch::Batcher<(i64, String), bool>,
 }
 
 impl AppState {
@@ -82,7 +90,7 @@ impl AppState {
             None => None,
         };
         let replica = format!("{}-{}", std::process::id(), hex::encode(random_bytes::<4>()));
-        let (for_deliveries, for_completions) = (store.clone(), store.clone());
+        let (for_deliveries, for_completions, for_marks) = (store.clone(), store.clone(), store.clone());
         let deliveries = batch::Batcher::start(BATCH, move |items| {
             let store = for_deliveries.clone();
             async move { store.ingest_many(&items, now_ms()).await.map_err(batch_error) }
@@ -91,9 +99,14 @@ impl AppState {
             let store = for_completions.clone();
             async move { store.succeed_many(&items, now_ms()).await.map_err(batch_error) }
         });
+        let commit_marks = batch::Batcher::start(BATCH, move |items| {
+            let store = for_marks.clone();
+            async move { store.mark_committing(&items, now_ms()).await.map_err(batch_error) }
+        });
         Ok(AppState {
             inner: Arc::new(Inner {
                 throttle: auth::Throttle::new(&config.auth),
+                preflights: rate::Interval::new(std::time::Duration::from_secs(config.auth.preflight_interval_seconds)),
                 orgs: orgs::Orgs::new(config.allow_hosts.clone(), extra_ca),
                 metrics: metrics::Metrics::default(),
                 contexts: context::Contexts::default(),
@@ -101,6 +114,7 @@ impl AppState {
                 replica,
                 deliveries,
                 completions,
+                commit_marks,
                 store,
                 runtime,
                 keys,
@@ -123,6 +137,7 @@ pub struct Running {
     shutdown: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: tokio::task::JoinHandle<()>,
+    retention: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -131,6 +146,7 @@ impl Running {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.workers.await?;
+        self.retention.await?;
         self.server.await??;
         Ok(())
     }
@@ -139,10 +155,11 @@ impl Running {
     pub fn abort(self) {
         self.server.abort();
         self.workers.abort();
+        self.retention.abort();
     }
 }
 
-/// Binds and starts the HTTP server and the workers.
+/// Binds and starts the HTTP server, the workers and the retention schedule.
 pub async fn start(state: AppState) -> anyhow::Result<Running> {
     let listener = tokio::net::TcpListener::bind(state.inner.config.listen)
         .await
@@ -158,6 +175,11 @@ pub async fn start(state: AppState) -> anyhow::Result<Running> {
             })
             .await
     });
+    let mut retention_rx = rx.clone();
+    let (store, config) = (state.inner.store.clone(), state.inner.config.retention.clone());
+    let retention = tokio::spawn(retention::run(store, config, async move {
+        let _ = retention_rx.wait_for(|stop| *stop).await;
+    }));
     let worker_state = state.clone();
     let workers = tokio::spawn(async move {
         let stop = async move {
@@ -166,7 +188,7 @@ pub async fn start(state: AppState) -> anyhow::Result<Running> {
         worker::run(worker_state, stop).await;
     });
     tracing::info!(%addr, replica = %state.inner.replica, backend = state.inner.store.backend_name(), "portico is serving");
-    Ok(Running { addr, state, shutdown, server, workers })
+    Ok(Running { addr, state, shutdown, server, workers, retention })
 }
 
 /// Runs until `stop` resolves, then drains.

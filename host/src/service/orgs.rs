@@ -79,7 +79,9 @@ impl Orgs {
     /// The client for a tenant's connection (reused while the connection is unchanged).
     pub fn get(&self, keys: &KeyRing, tenant: &str, row: Option<&ConnectionRow>) -> Result<Arc<Org>, OrgError> {
         let row = row.ok_or(OrgError::NotConnected)?;
-        if let Some(org) = self.clients.lock().expect("orgs lock").get(tenant).filter(|o| o.version == row.updated_at) {
+        // A client newer than the row (it stored a rotated refresh token) is kept: the row is a
+        // cached read from before that.
+        if let Some(org) = self.clients.lock().expect("orgs lock").get(tenant).filter(|o| o.version >= row.updated_at) {
             return Ok(org.clone());
         }
         let client = self.client(keys, tenant, row)?;
@@ -87,6 +89,37 @@ impl Orgs {
             Arc::new(Org { client: Arc::new(client), version: row.updated_at, reported_calls: AtomicU64::new(0) });
         self.clients.lock().expect("orgs lock").insert(tenant.to_owned(), org.clone());
         Ok(org)
+    }
+
+    /// Stores a refresh token the tenant's client received from Salesforce in place of the one it
+    /// was built with, and keeps the client (its tokens and caches) for the new version.
+    pub async fn store_rotated_token(
+        &self,
+        store: &crate::store::Store,
+        keys: &KeyRing,
+        tenant: &str,
+        org: &Org,
+        row: &ConnectionRow,
+        token: &Secret,
+    ) -> Result<(), String> {
+        let mut secrets: ConnectionSecrets =
+            serde_json::from_str(&keys.open(tenant, &row.secrets).map_err(|e| e.to_string())?)
+                .map_err(|e| format!("stored secrets: {e}"))?;
+        secrets.refresh_token = Some(token.expose().to_owned());
+        let sealed = keys.seal(tenant, &serde_json::to_string(&secrets).map_err(|e| e.to_string())?);
+        let now = super::now_ms().max(org.version + 1);
+        if store.rotate_connection_secrets(tenant, org.version, &sealed, now).await.map_err(|e| e.to_string())? {
+            let mut clients = self.clients.lock().expect("orgs lock");
+            if let Some(current) = clients.get(tenant).filter(|o| o.version == org.version).cloned() {
+                let renewed = Org {
+                    client: current.client.clone(),
+                    version: now,
+                    reported_calls: AtomicU64::new(current.reported_calls.load(Ordering::Relaxed)),
+                };
+                clients.insert(tenant.to_owned(), Arc::new(renewed));
+            }
+        }
+        Ok(())
     }
 
     /// A client for a connection row (not cached): for preflight of a new connection.

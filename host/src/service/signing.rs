@@ -96,7 +96,8 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, SignatureEr
 }
 
 fn fresh(timestamp: i64, now_s: i64, tolerance: i64) -> Result<(), SignatureError> {
-    let skew = (now_s - timestamp).abs();
+    // The timestamp is the sender's, unauthenticated until the signature checks: any i64.
+    let skew = now_s.saturating_sub(timestamp).saturating_abs();
     if skew > tolerance {
         return Err(SignatureError::Stale { timestamp, skew, tolerance });
     }
@@ -170,6 +171,14 @@ pub fn verify_calendly(
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn any_timestamp_is_stale_or_fresh_never_a_panic() {
+        for ts in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX] {
+            assert!(matches!(fresh(ts, 1_800_000_000, 300), Err(SignatureError::Stale { .. })), "{ts}");
+        }
+        assert!(fresh(1_800_000_100, 1_800_000_000, 300).is_ok());
+    }
 
     fn portico_headers(ts: i64, nonce: &str, sig: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

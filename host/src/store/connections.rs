@@ -47,6 +47,29 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces the sealed secrets of the connection that was current at `version` (a refresh
+    /// token Salesforce rotated), making `now_ms` its version; `false` when the connection was
+    /// replaced meanwhile (then the new one's secrets stand).
+    pub async fn rotate_connection_secrets(
+        &self,
+        tenant: &str,
+        version: i64,
+        sealed: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("UPDATE connections SET secrets = $1, updated_at = $2 WHERE tenant_id = $3 AND updated_at = $4")
+                .bind(sealed)
+                .bind(now_ms)
+                .bind(tenant)
+                .bind(version)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
     /// A tenant's connection.
     pub async fn connection(&self, tenant: &str) -> Result<Option<ConnectionRow>, StoreError> {
         Ok(on_read_pool!(self, |pool| {

@@ -7,15 +7,23 @@
 
 mod audit;
 mod connections;
+mod ingest;
 mod jobs;
 mod plugins;
+mod queue;
+mod results;
+mod retention;
 mod tenants;
+mod throttle;
 
 pub use audit::{AuditRecord, NewAudit};
 pub use connections::ConnectionRow;
 pub use jobs::{Claim, Completion, Delivery, Enqueued, Ingested, Job, JobState, QueueDepth, RunReport};
 pub use plugins::{Activation, PluginVersion, Uploaded};
+pub use results::{Next, Replay, ReplayedAll};
+pub use retention::{Erasure, ErasureReport, NotAnEmail, PURGED_PAYLOAD, PersonEmail, Purged, Retention};
 pub use tenants::{ApiKeyRow, Tenant};
+pub use throttle::LockoutPolicy;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
@@ -31,6 +39,10 @@ pub enum StoreError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value is not one the service writes (a state, a grant, a config): an error,
+    /// never a silent default.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
     /// The URL names no supported database.
     #[error("unsupported database URL `{0}`: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),

@@ -11,12 +11,24 @@
 //! | `timezone`       | organizer's `timeZone`, else the first attendee's, else `UTC`             |
 //! | `location`       | `payload.location`; `payload.metadata.videoCallUrl` when the location is an app (`integrations:…`) or missing |
 //! | `organizer`      | `payload.organizer` (`name`, `email`, `timeZone`)                          |
-//! | `attendees`      | `payload.attendees[*]` (`name`, `email`, `phoneNumber`, `timeZone`)        |
+//! | `attendees`      | `payload.attendees[*]` (`name`, `email`, `phoneNumber`, `timeZone`); the first one's empty `company` and `phone` from `payload.responses` (below) |
 //! | `answers`        | `payload.responses`, except `name` and `email` (they are the attendee)    |
 //! | `cancel_reason`  | `payload.cancellationReason` (cancellations)                              |
 //! | `previous_start` | `payload.rescheduleStartTime` (reschedules)                               |
+//!
+//! # Company and phone from the booking form
+//!
+//! `payload.responses` is keyed by each booking field's identifier (`name`), and each response
+//! is `{"label", "value"}`. The first attendee is the booker. Their empty `company` is filled
+//! from a response whose identifier or label is a company question (`company`, `Company name`,
+//! `organization`, …, see `form`). Their phone is `attendees[0].phoneNumber` when Cal.com sends
+//! one; otherwise it is filled from `attendeePhoneNumber` (Cal.com's own phone field, label
+//! `phone_number` unless the host renamed it), `smsReminderNumber` (the number a workflow asks
+//! for text reminders, label `number_text_notifications`), or a response whose identifier or
+//! label is a phone question (`phone`, `Phone number`, `Mobile`, …). The responses stay in
+//! `answers` too.
 
-use super::{Fields, Mapped, PlatformError, answer, answer_text, person};
+use super::{Fields, Mapped, PlatformError, answer, answer_text, form, person};
 use crate::booking::{Answer, Booking, BookingKind, Person};
 use serde_json::Value;
 
@@ -39,7 +51,7 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
     };
     let (start, end) = f.span("payload.startTime", "payload.endTime")?;
     let organizer = participant(f, "payload.organizer")?;
-    let attendees = (0..f.array("payload.attendees")?.len())
+    let mut attendees = (0..f.array("payload.attendees")?.len())
         .map(|i| participant(f, &format!("payload.attendees[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
     let timezone = organizer
@@ -55,6 +67,10 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
         Some(text) => Some(text),
         None => f.text("payload.additionalNotes")?,
     };
+    let answers = answers(f)?;
+    if let Some(booker) = attendees.first_mut() {
+        form::fill_attendee(booker, &answers, PHONE_KEYS);
+    }
     let booking = Booking {
         id,
         kind,
@@ -66,7 +82,7 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
         location: location(f)?,
         organizer,
         attendees,
-        answers: answers(f)?,
+        answers,
         cancel_reason: match kind {
             BookingKind::Cancelled => f.text("payload.cancellationReason")?,
             _ => None,
@@ -79,6 +95,9 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
     };
     Ok(Some(Mapped { event: trigger, booking, own_id: uid }))
 }
+
+/// Cal.com's own booking fields that hold the booker's phone, whatever the host labels them.
+const PHONE_KEYS: &[&str] = &["attendeePhoneNumber", "smsReminderNumber"];
 
 /// An organizer or attendee object at `path`.
 fn participant(f: &Fields<'_>, path: &str) -> Result<Person, PlatformError> {
@@ -151,12 +170,12 @@ mod tests {
         Answer { key: key.into(), label: label.into(), value: value.into() }
     }
 
-    fn ada(timezone: &str, phone: Option<&str>) -> Person {
+    fn ada(timezone: &str, phone: Option<&str>, company: Option<&str>) -> Person {
         Person {
             name: "Ada Lovelace".into(),
             email: "ada@analytical.example".into(),
             phone: phone.map(Into::into),
-            company: None,
+            company: company.map(Into::into),
             timezone: Some(timezone.into()),
         }
     }
@@ -183,7 +202,11 @@ mod tests {
         assert_eq!(b.timezone, "Europe/London");
         assert_eq!(b.location.as_deref(), Some("https://app.cal.com/video/bFJeNb2uX8ANpT3JL5EfXw"));
         assert_eq!(b.organizer, rep_one());
-        assert_eq!(b.attendees, vec![ada("Europe/London", Some("+44 20 7946 0958"))]);
+        assert_eq!(
+            b.attendees,
+            vec![ada("Europe/London", Some("+44 20 7946 0958"), Some("Analytical Engines Ltd"))],
+            "the company from the `company` response"
+        );
         assert_eq!(
             b.answers,
             vec![
@@ -230,7 +253,7 @@ mod tests {
             "the video link rather than `integrations:daily`"
         );
         assert_eq!(b.organizer, rep_one());
-        assert_eq!(b.attendees, vec![ada("Europe/London", None)]);
+        assert_eq!(b.attendees, vec![ada("Europe/London", None, None)], "the form asked for neither");
         assert_eq!(
             b.answers,
             vec![
@@ -255,6 +278,86 @@ mod tests {
         assert_eq!(b.start.to_salesforce(), "2026-12-01T14:00:00.000Z");
         assert_eq!(b.answers, vec![answer("company", "Company", "Analytical Engines Ltd")]);
         assert_eq!(b.previous_start, None);
+    }
+
+    /// The created fixture with the attendee's `phoneNumber` and the responses changed: `None`
+    /// removes the response, and new ones go after the others, as Cal.com sends custom fields.
+    fn created_with(phone_number: Option<&str>, responses: &[(&str, Option<Value>)]) -> String {
+        let mut delivery: Value = serde_json::from_str(CREATED).unwrap();
+        delivery["payload"]["attendees"][0]["phoneNumber"] = phone_number.map_or(Value::Null, Value::from);
+        let form = delivery["payload"]["responses"].as_object_mut().unwrap();
+        for (key, response) in responses {
+            match response {
+                Some(response) => form.insert((*key).to_owned(), response.clone()),
+                None => form.shift_remove(*key),
+            };
+        }
+        delivery.to_string()
+    }
+
+    fn labelled(label: &str, value: &str) -> Option<Value> {
+        Some(serde_json::json!({"label": label, "value": value}))
+    }
+
+    #[test]
+    fn company_and_phone_responses_fill_the_attendee() {
+        // A form with the host's own "Company" and "Phone" fields and Cal.com's phone field hidden.
+        let body =
+            created_with(None, &[("attendeePhoneNumber", None), ("phone", labelled("Phone", "+44 7700 900123"))]);
+        let b = booking(&body);
+        assert_eq!(b.attendees, vec![ada("Europe/London", Some("+44 7700 900123"), Some("Analytical Engines Ltd"))]);
+        assert_eq!(
+            b.answers,
+            vec![
+                answer("location", "location", "integrations:daily"),
+                answer("notes", "additional_notes", "Wants to see the Salesforce sync."),
+                answer("company", "Company", "Analytical Engines Ltd"),
+                answer("team-size", "Team size", "11-50"),
+                answer("interests", "Interests", "Sync, Reporting"),
+                answer("consent", "I agree to be contacted", "true"),
+                answer("phone", "Phone", "+44 7700 900123"),
+            ],
+            "the answers are kept as they were"
+        );
+
+        let organisation = created_with(
+            None,
+            &[("company", None), ("Organisation-name", labelled("Organisation name", "Difference Engines plc"))],
+        );
+        assert_eq!(booking(&organisation).attendees[0].company.as_deref(), Some("Difference Engines plc"));
+        assert_eq!(
+            booking(&created_with(None, &[])).attendees[0].phone.as_deref(),
+            Some("+44 20 7946 0958"),
+            "Cal.com's own phone field, when the attendee has no phoneNumber"
+        );
+        let renamed = created_with(
+            None,
+            &[
+                ("attendeePhoneNumber", None),
+                ("smsReminderNumber", labelled("Numéro pour les SMS", "+33 6 12 34 56 78")),
+            ],
+        );
+        assert_eq!(booking(&renamed).attendees[0].phone.as_deref(), Some("+33 6 12 34 56 78"), "by key, any label");
+    }
+
+    #[test]
+    fn an_explicit_phone_number_wins_over_a_response() {
+        let body = created_with(
+            Some("+44 20 7946 0958"),
+            &[("attendeePhoneNumber", None), ("phone", labelled("Phone number", "+44 7700 900123"))],
+        );
+        assert_eq!(booking(&body).attendees[0].phone.as_deref(), Some("+44 20 7946 0958"));
+    }
+
+    #[test]
+    fn blank_company_and_phone_responses_fill_nothing() {
+        let body = created_with(
+            None,
+            &[("attendeePhoneNumber", labelled("phone_number", "  ")), ("company", labelled("Company", " "))],
+        );
+        let b = booking(&body);
+        assert_eq!(b.attendees, vec![ada("Europe/London", None, None)]);
+        assert!(b.answers.iter().all(|a| a.key != "company" && a.key != "attendeePhoneNumber"), "{:?}", b.answers);
     }
 
     #[test]

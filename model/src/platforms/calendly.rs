@@ -12,15 +12,24 @@
 //! | `timezone`       | `payload.timezone` (the invitee's), else `UTC`                                |
 //! | `location`       | `payload.scheduled_event.location.location`, else `….join_url`                |
 //! | `organizer`      | `payload.scheduled_event.event_memberships[0]` (`user_name`, `user_email`)    |
-//! | `attendees`      | the invitee: `name`, `email`, `text_reminder_number`, `timezone`              |
+//! | `attendees`      | the invitee: `name`, `email`, `text_reminder_number`, `timezone`; empty `company` and `phone` from `payload.questions_and_answers` (below) |
 //! | `answers`        | `payload.questions_and_answers[*]`: key `q<position>`, label the question     |
 //! | `cancel_reason`  | `payload.cancellation.reason` (cancellations)                                 |
 //! | `previous_start` | never: the old event's time is not in the delivery                           |
 //!
 //! `invitee.canceled` with `rescheduled: true` is the first half of a reschedule and is ignored.
 //! So are all other events (`routing_form_submission.created`, `invitee_no_show.*`, …).
+//!
+//! # Company and phone from the booking form
+//!
+//! Each of `payload.questions_and_answers` is `{"question", "answer", "position"}`, and the
+//! question is the host's own text: Calendly has no fixed key for a company or phone question.
+//! The invitee's `company` is filled from the answer to a company question (`Company`,
+//! `Company name`, `Organization`, …, see `form`). Their phone is `text_reminder_number` when
+//! the invitee asked for text reminders; otherwise it is filled from the answer to a phone
+//! question (`Phone`, `Phone number`, `Mobile`, …). The answers stay in `answers` too.
 
-use super::{Fields, Mapped, PlatformError, answer, answer_text, person};
+use super::{Fields, Mapped, PlatformError, answer, answer_text, form, person};
 use crate::booking::{Answer, Booking, BookingKind};
 
 pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
@@ -63,8 +72,10 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
         }
     };
     let timezone = f.text("payload.timezone")?;
-    let invitee =
+    let mut invitee =
         person(invitee_name, f.email("payload.email")?, f.text("payload.text_reminder_number")?, timezone.clone());
+    let answers = answers(f)?;
+    form::fill_attendee(&mut invitee, &answers, &[]);
     let booking = Booking {
         id: old_event_id.unwrap_or_else(|| event_id.clone()),
         kind,
@@ -79,7 +90,7 @@ pub(super) fn map(f: &Fields<'_>) -> Result<Option<Mapped>, PlatformError> {
         },
         organizer,
         attendees: vec![invitee],
-        answers: answers(f)?,
+        answers,
         cancel_reason: if canceled { f.text("payload.cancellation.reason")? } else { None },
         previous_start: None,
         raw: String::new(),
@@ -156,7 +167,7 @@ mod tests {
             name: "Grace Hopper".into(),
             email: "grace@navy.example".into(),
             phone: Some("+1 202-555-0147".into()),
-            company: None,
+            company: Some("Compilers Inc".into()),
             timezone: Some("America/New_York".into()),
         }
     }
@@ -235,6 +246,56 @@ mod tests {
         assert_eq!(b.cancel_reason.as_deref(), Some("Found another vendor"));
         assert_eq!(b.start.to_salesforce(), "2026-12-03T16:00:00.000Z");
         assert_eq!(b.attendees, vec![grace()]);
+    }
+
+    /// The created fixture with `text_reminder_number` and the answers to the named questions
+    /// changed (`None` leaves a question unanswered); new questions go after the fixture's.
+    fn created_with(reminder: Option<&str>, questions: &[(&str, Option<&str>)]) -> String {
+        let mut delivery: Value = serde_json::from_str(CREATED).unwrap();
+        delivery["payload"]["text_reminder_number"] = reminder.map_or(Value::Null, Value::from);
+        let form = delivery["payload"]["questions_and_answers"].as_array_mut().unwrap();
+        for (question, answer) in questions {
+            let answer = answer.map_or(Value::Null, Value::from);
+            match form.iter_mut().find(|q| q["question"] == *question) {
+                Some(existing) => existing["answer"] = answer,
+                None => {
+                    let position = form.len();
+                    form.push(serde_json::json!({"question": question, "answer": answer, "position": position}));
+                }
+            }
+        }
+        delivery.to_string()
+    }
+
+    #[test]
+    fn company_and_phone_answers_fill_the_invitee() {
+        let body = created_with(None, &[("Phone number", Some("+1 202-555-0199"))]);
+        let b = booking(&body);
+        assert_eq!(b.attendees, vec![Person { phone: Some("+1 202-555-0199".into()), ..grace() }]);
+        let mut kept = answers();
+        kept.push(Answer { key: "q2".into(), label: "Phone number".into(), value: "+1 202-555-0199".into() });
+        assert_eq!(b.answers, kept, "the answers are kept as they were");
+
+        let renamed =
+            created_with(None, &[("Company", None), ("Organization:", Some(" Navy Labs ")), ("Mobile", Some("555"))]);
+        let grace = &booking(&renamed).attendees[0];
+        assert_eq!((grace.company.as_deref(), grace.phone.as_deref()), (Some("Navy Labs"), Some("555")));
+        let unrelated = created_with(None, &[("Company", None), ("Company size", Some("51-200"))]);
+        assert_eq!(booking(&unrelated).attendees[0].company, None, "`Company size` is not the company");
+    }
+
+    #[test]
+    fn the_text_reminder_number_wins_over_an_answer() {
+        let body = created_with(Some("+1 202-555-0147"), &[("Phone", Some("+1 202-555-0199"))]);
+        assert_eq!(booking(&body).attendees[0].phone.as_deref(), Some("+1 202-555-0147"));
+    }
+
+    #[test]
+    fn blank_company_and_phone_answers_fill_nothing() {
+        let body = created_with(None, &[("Company", Some("   ")), ("Phone", Some(""))]);
+        let b = booking(&body);
+        assert_eq!((b.attendees[0].company.as_deref(), b.attendees[0].phone.as_deref()), (None, None));
+        assert_eq!(b.answers, answers()[1..], "blank answers are left out, as before");
     }
 
     #[test]

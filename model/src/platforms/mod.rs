@@ -32,6 +32,16 @@
 //! maps later deliveries naming it back to that id, so a chain of moves and a cancellation
 //! at its end all reach the same records.
 //!
+//! # The attendee's company and phone
+//!
+//! Hosts ask bookers for their company and phone in the booking form, so both mappings fill the
+//! primary attendee's empty `company` and `phone` from the answers to such questions: `Company`,
+//! `Company name`, `Organisation`/`Organization` (and `… name`); `Phone`, `Phone number`,
+//! `Mobile`, `Mobile number`, `Mobile phone`, `Telephone`, `Telephone number`, compared ignoring
+//! case and punctuation, by key or label. A phone the platform gives explicitly wins. The
+//! answers stay in `answers` unchanged. The shared list and its rules live in `form`; each
+//! platform's module says which of its fields count.
+//!
 //! # Ignored, refused
 //!
 //! `Ok(None)` means that the delivery is well formed and Portico ignores it on purpose.
@@ -50,6 +60,7 @@
 
 mod calcom;
 mod calendly;
+mod form;
 
 use crate::booking::{Answer, Booking, Person};
 use crate::time::DateTime;

@@ -14,8 +14,8 @@ use portico_model::Manifest;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A connection to configure.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A connection to configure. `Debug` never prints its secret.
+#[derive(Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum NewConnection {
     /// OAuth client credentials: the connected app's run-as integration user.
@@ -44,6 +44,28 @@ pub enum NewConnection {
         /// The connected app's RSA private key, PEM (stored encrypted).
         private_key: String,
     },
+}
+
+impl std::fmt::Debug for NewConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NewConnection::ClientCredentials { instance_url, login_url, client_id, .. } => f
+                .debug_struct("ClientCredentials")
+                .field("instance_url", instance_url)
+                .field("login_url", login_url)
+                .field("client_id", client_id)
+                .field("client_secret", &"***")
+                .finish(),
+            NewConnection::JwtBearer { instance_url, login_url, client_id, username, .. } => f
+                .debug_struct("JwtBearer")
+                .field("instance_url", instance_url)
+                .field("login_url", login_url)
+                .field("client_id", client_id)
+                .field("username", username)
+                .field("private_key", &"***")
+                .finish(),
+        }
+    }
 }
 
 /// A connection as shown (never its secrets).
@@ -147,8 +169,8 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Starting the web-server flow.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Starting the web-server flow. `Debug` never prints the consumer secret.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartAuthorization {
     /// Where the user logs in: the org's My Domain URL (https://acme.my.salesforce.com), or
@@ -162,6 +184,17 @@ pub struct StartAuthorization {
     /// Consumer secret, if the connected app requires it for the code exchange.
     #[serde(default)]
     pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for StartAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartAuthorization")
+            .field("login_url", &self.login_url)
+            .field("instance_url", &self.instance_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// Where to send the authorizing user.
@@ -304,23 +337,29 @@ pub struct PreflightView {
     pub ready: bool,
 }
 
-/// Logs in and compares the plugin's needs with what the connected user may do.
+/// Compares the plugin's needs with what the connected user may do now. Tenant admins only,
+/// and at most once a minute per tenant on each replica: each run spends one Salesforce API
+/// call per object of the manifest (plus a login when the client has no token yet).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/connection/preflight", tag = "connection",
-    params(("tenant" = String, Path)), responses((status = 200, body = PreflightView), (status = 502, body = crate::service::ErrorBody)))]
+    params(("tenant" = String, Path)),
+    responses((status = 200, body = PreflightView), (status = 404, body = crate::service::ErrorBody),
+        (status = 429, body = crate::service::ErrorBody, description = "run less than a minute ago; see Retry-After"),
+        (status = 502, body = crate::service::ErrorBody)))]
 pub async fn preflight(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PreflightView>> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
+    let tenant = visible_tenant(&state, &caller, &id, Need::Admin).await?;
     let inner = &state.inner;
     let row = inner.store.connection(&id).await?.ok_or_else(|| ApiError::not_found("no Salesforce connection"))?;
-    // A client of its own: the preflight must see the user's permissions as they are now, not
-    // the jobs' cached describes.
-    let client = inner
+    inner.preflights.admit(&id)?;
+    // The jobs' client: its token is reused; the describes are revalidated, not trusted.
+    let org = inner
         .orgs
-        .client(&inner.keys, &id, &row)
+        .get(&inner.keys, &id, Some(&row))
         .map_err(|e| ApiError::unprocessable("bad-connection", e.to_string()))?;
+    let client = &org.client;
     let versions = inner.store.plugin_versions(&id).await?;
     let version = match &tenant.active_digest {
         Some(active) => versions.into_iter().find(|v| &v.digest == active),
@@ -330,7 +369,7 @@ pub async fn preflight(
         Some(v) => Manifest::from_toml(&v.manifest).map_err(ApiError::internal)?,
         None => Manifest::from_toml("[plugin]\nname = \"none\"\nversion = \"0\"\n").map_err(ApiError::internal)?,
     };
-    let report = crate::salesforce::preflight(&client, &manifest)
+    let report = crate::salesforce::preflight(client, &manifest)
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "salesforce", e.to_string()))?;
     Ok(Json(PreflightView {
@@ -339,4 +378,22 @@ pub async fn preflight(
         missing: report.missing,
         digest: version.map(|v| v.digest),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_connection_requests_never_prints_a_secret() {
+        let body = r#"{"kind":"client-credentials","instance_url":"https://a.my.salesforce.com","client_id":"id","client_secret":"s3cr3t-value"}"#;
+        let c: NewConnection = serde_json::from_str(body).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t-value"), "{c:?}");
+        let body = r#"{"kind":"jwt-bearer","instance_url":"https://a.my.salesforce.com","client_id":"id","username":"u","private_key":"-----BEGIN PRIVATE KEY----- k3y"}"#;
+        let c: NewConnection = serde_json::from_str(body).unwrap();
+        assert!(!format!("{c:?}").contains("k3y"), "{c:?}");
+        let body = r#"{"login_url":"https://login.salesforce.com","client_id":"id","client_secret":"s3cr3t-value"}"#;
+        let s: StartAuthorization = serde_json::from_str(body).unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t-value"), "{s:?}");
+    }
 }

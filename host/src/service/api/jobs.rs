@@ -1,11 +1,13 @@
 //! A tenant's jobs (sync state of each booking), replay, and the audit trail.
 
+use super::api_time;
 use super::tenants::visible_tenant;
 use crate::service::auth::{Caller, Need};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
-use crate::store::{AuditRecord, Job, JobState};
+use crate::store::{AuditRecord, Job, JobState, Replay};
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use portico_model::text::{MAX_ERROR_BYTES, clip};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,21 +20,26 @@ pub struct JobView {
     pub booking_id: String,
     /// `created`, `cancelled`, or `rescheduled@<start>#<content digest>`.
     pub kind: String,
-    /// `pending`, `running`, `succeeded` or `failed`.
+    /// `pending`, `running`, `succeeded`, `failed`, or `unknown`: a commit creating records
+    /// got no answer; check the org, then replay the job or mark it done.
     pub state: String,
     /// Runs so far.
     pub attempts: i32,
-    /// The reason of the last failure (Salesforce's or the plugin's words).
+    /// The reason of the last failure (Salesforce's or the plugin's words): its first
+    /// 300 bytes in lists, up to 4 KiB in a job's detail.
     pub error: Option<String>,
     /// The plugin version of the last run.
     pub digest: Option<String>,
-    /// Not before (Unix ms), for a pending retry.
-    pub run_after: i64,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms.
-    pub updated_at: i64,
+    /// Not before, for a pending retry (RFC 3339, UTC).
+    pub run_after: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
 }
+
+/// The most bytes of a job's error in a list: lists are summaries.
+const LIST_ERROR_BYTES: usize = 300;
 
 /// A job with its booking, logs, resource use and committed records.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,19 +60,19 @@ pub struct JobDetail {
     pub records: Vec<AuditView>,
 }
 
-impl From<&Job> for JobView {
-    fn from(j: &Job) -> JobView {
+impl JobView {
+    fn new(j: &Job, error_bytes: usize) -> JobView {
         JobView {
             id: j.id,
             booking_id: j.booking_id.clone(),
             kind: j.kind.clone(),
             state: j.state().as_str().to_owned(),
             attempts: j.attempts,
-            error: j.error.clone(),
+            error: j.error.as_deref().map(|e| clip(e, error_bytes).into_owned()),
             digest: j.digest.clone(),
-            run_after: j.run_after,
-            created_at: j.created_at,
-            updated_at: j.updated_at,
+            run_after: api_time(j.run_after),
+            created_at: api_time(j.created_at),
+            updated_at: api_time(j.updated_at),
         }
     }
 }
@@ -88,8 +95,8 @@ pub struct AuditView {
     /// The fields written.
     #[schema(value_type = Object)]
     pub fields: serde_json::Value,
-    /// Unix ms.
-    pub committed_at: i64,
+    /// RFC 3339, UTC.
+    pub committed_at: String,
 }
 
 impl From<AuditRecord> for AuditView {
@@ -102,7 +109,7 @@ impl From<AuditRecord> for AuditView {
             record_id: a.record_id,
             created: a.created,
             fields: serde_json::from_str(&a.fields).unwrap_or_default(),
-            committed_at: a.committed_at,
+            committed_at: api_time(a.committed_at),
         }
     }
 }
@@ -119,13 +126,12 @@ pub struct JobQuery {
 }
 
 fn parse_state(s: &str) -> ApiResult<JobState> {
-    match s {
-        "pending" | "running" | "succeeded" | "failed" => Ok(JobState::parse(s)),
-        other => Err(ApiError::bad_request(
+    JobState::parse(s).ok_or_else(|| {
+        ApiError::bad_request(
             "bad-state",
-            format!("unknown state `{other}`: pending, running, succeeded or failed"),
-        )),
-    }
+            format!("unknown state `{s}`: pending, running, succeeded, failed or unknown"),
+        )
+    })
 }
 
 /// The tenant's jobs, newest first.
@@ -140,7 +146,7 @@ pub async fn list(
     visible_tenant(&state, &caller, &id, Need::Read).await?;
     let filter = q.state.as_deref().map(parse_state).transpose()?;
     let jobs = state.inner.store.jobs(&id, filter, q.before, q.limit.unwrap_or(50).clamp(1, 500)).await?;
-    Ok(Json(jobs.iter().map(JobView::from).collect()))
+    Ok(Json(jobs.iter().map(|j| JobView::new(j, LIST_ERROR_BYTES)).collect()))
 }
 
 /// One job in full.
@@ -165,7 +171,7 @@ pub async fn get(
         logs: parse(&job.logs),
         usage: parse(&job.usage),
         records: records.into_iter().map(AuditView::from).collect(),
-        job: JobView::from(&job),
+        job: JobView::new(&job, MAX_ERROR_BYTES),
     }))
 }
 
@@ -174,34 +180,47 @@ pub async fn get(
 pub struct Replayed {
     /// Jobs put back in the queue.
     pub replayed: u64,
+    /// Failed jobs left failed because a later job of the same booking already succeeded
+    /// (replaying them would write older data over newer).
+    pub superseded: u64,
 }
 
-/// Replays one failed job.
+/// Replays one failed job, or one whose commit's outcome is unknown (after checking the org).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/{job}/replay", tag = "jobs",
     params(("tenant" = String, Path), ("job" = i64, Path)),
-    responses((status = 200, body = Replayed), (status = 404), (status = 409, body = crate::service::ErrorBody)))]
+    responses((status = 200, body = Replayed), (status = 404, body = crate::service::ErrorBody),
+        (status = 409, body = crate::service::ErrorBody, description = "not failed, or superseded by a later job")))]
 pub async fn replay(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, job_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<Replayed>> {
     visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    let store = &state.inner.store;
-    if !store.replay_for(&id, job_id, now_ms()).await? {
-        return match store.job_for(&id, job_id).await? {
-            None => Err(ApiError::not_found(format!("tenant `{id}` has no job {job_id}"))),
-            Some(job) => Err(ApiError::conflict(
+    match state.inner.store.replay_for(&id, job_id, now_ms()).await? {
+        Replay::Replayed => {}
+        Replay::NotFound => return Err(ApiError::not_found(format!("tenant `{id}` has no job {job_id}"))),
+        Replay::NotReplayable(s) => {
+            return Err(ApiError::conflict(
                 "not-failed",
-                format!("job {job_id} is {}; only failed jobs are replayed", job.state().as_str()),
-            )),
-        };
+                format!("job {job_id} is {}; only failed jobs and jobs of unknown outcome are replayed", s.as_str()),
+            ));
+        }
+        Replay::Superseded { by, kind } => {
+            return Err(ApiError::conflict(
+                "superseded",
+                format!(
+                    "job {job_id} is not replayed: job {by} ({kind}) of the same booking already succeeded, \
+                     and replaying the older delivery would write its data over the newer"
+                ),
+            ));
+        }
     }
     state.inner.wake.notify_waiters();
     tracing::info!(tenant = %id, job = job_id, by = %caller.key, "job replayed");
-    Ok(Json(Replayed { replayed: 1 }))
+    Ok(Json(Replayed { replayed: 1, superseded: 0 }))
 }
 
-/// Replays every failed job of the tenant.
+/// Replays every failed job of the tenant that no later job of its booking superseded.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/replay", tag = "jobs",
     params(("tenant" = String, Path)), responses((status = 200, body = Replayed)))]
 pub async fn replay_all(
@@ -210,10 +229,36 @@ pub async fn replay_all(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Replayed>> {
     visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    let n = state.inner.store.replay_all_failed(&id, now_ms()).await?;
+    let done = state.inner.store.replay_all_failed(&id, now_ms()).await?;
     state.inner.wake.notify_waiters();
-    tracing::info!(tenant = %id, jobs = n, by = %caller.key, "failed jobs replayed");
-    Ok(Json(Replayed { replayed: n }))
+    tracing::info!(tenant = %id, jobs = done.replayed, superseded = done.superseded, by = %caller.key, "failed jobs replayed");
+    Ok(Json(Replayed { replayed: done.replayed, superseded: done.superseded }))
+}
+
+/// Marks a job whose commit's outcome is unknown as done: its records were found in the org.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/{job}/mark-done", tag = "jobs",
+    params(("tenant" = String, Path), ("job" = i64, Path)),
+    responses((status = 200, body = JobView), (status = 404, body = crate::service::ErrorBody),
+        (status = 409, body = crate::service::ErrorBody, description = "the job's outcome is not unknown")))]
+pub async fn mark_done(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, job_id)): Path<(String, i64)>,
+) -> ApiResult<Json<JobView>> {
+    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    let store = &state.inner.store;
+    if !store.mark_done(&id, job_id, now_ms()).await? {
+        return match store.job_for(&id, job_id).await? {
+            None => Err(ApiError::not_found(format!("tenant `{id}` has no job {job_id}"))),
+            Some(job) => Err(ApiError::conflict(
+                "not-unknown",
+                format!("job {job_id} is {}; only jobs of unknown outcome are marked done", job.state().as_str()),
+            )),
+        };
+    }
+    tracing::info!(tenant = %id, job = job_id, by = %caller.key, "job of unknown outcome marked done");
+    let job = store.job_for(&id, job_id).await?.ok_or_else(|| ApiError::not_found(format!("job {job_id}")))?;
+    Ok(Json(JobView::new(&job, MAX_ERROR_BYTES)))
 }
 
 /// Filtering the trail.

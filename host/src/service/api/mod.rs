@@ -42,7 +42,7 @@ impl<T: Serialize> IntoResponse for Created<T> {
         plugins::activations,
         connection::put, connection::get, connection::delete, connection::authorize, connection::callback,
         connection::preflight,
-        jobs::list, jobs::get, jobs::replay, jobs::replay_all, jobs::audit,
+        jobs::list, jobs::get, jobs::replay, jobs::replay_all, jobs::mark_done, jobs::audit,
         ingest::booking, ingest::calcom, ingest::calendly,
         healthz, readyz, metrics,
     ),
@@ -102,6 +102,7 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{t}/jobs/replay"), post(jobs::replay_all))
         .route(&format!("{t}/jobs/{{job}}"), get(jobs::get))
         .route(&format!("{t}/jobs/{{job}}/replay"), post(jobs::replay))
+        .route(&format!("{t}/jobs/{{job}}/mark-done"), post(jobs::mark_done))
         .route(&format!("{t}/audit"), get(jobs::audit))
         .route(&format!("{t}/bookings"), post(ingest::booking).layer(ingest_limit))
         .route(&format!("{t}/webhooks/calcom"), post(ingest::calcom).layer(ingest_limit))
@@ -136,7 +137,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let inner = &state.inner;
     if let Ok(depth) = inner.store.queue_depth(None).await {
         use super::metrics::StateLabels;
-        for (name, n) in [("pending", depth.pending), ("running", depth.running), ("failed", depth.failed)] {
+        for (name, n) in [
+            ("pending", depth.pending),
+            ("running", depth.running),
+            ("failed", depth.failed),
+            ("unknown", depth.unknown),
+        ] {
             inner.metrics.queue_depth.get_or_create(&StateLabels { state: name.into() }).set(n);
         }
     }
@@ -146,4 +152,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+/// An instant as the API shows it: RFC 3339 in UTC with milliseconds.
+pub(crate) fn api_time(ms: i64) -> String {
+    let t =
+        portico_model::DateTime { seconds: ms.div_euclid(1000), nanoseconds: (ms.rem_euclid(1000) * 1_000_000) as u32 };
+    t.to_salesforce()
 }

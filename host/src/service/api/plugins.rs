@@ -1,5 +1,6 @@
 //! Plugin versions: upload (validated and compiled once), approve a grant, activate, roll back.
 
+use super::api_time;
 use super::tenants::visible_tenant;
 use crate::runtime::LoadError;
 use crate::service::auth::{Caller, Need};
@@ -39,33 +40,35 @@ pub struct VersionView {
     pub salesforce_permissions: serde_json::Value,
     /// Whether this is the active version.
     pub active: bool,
-    /// Unix ms.
-    pub uploaded_at: i64,
-    /// Unix ms.
-    pub approved_at: Option<i64>,
+    /// RFC 3339, UTC.
+    pub uploaded_at: String,
+    /// RFC 3339, UTC.
+    pub approved_at: Option<String>,
 }
 
-fn view(v: PluginVersion, active: Option<&str>) -> VersionView {
-    let manifest = Manifest::from_toml(&v.manifest).ok();
-    VersionView {
+/// A stored version as shown; its manifest and grant were checked when stored, so one that no
+/// longer parses is a fault, not an empty grant.
+fn view(v: PluginVersion, active: Option<&str>) -> ApiResult<VersionView> {
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| ApiError::internal(format!("stored {what} of {}: {e}", v.digest));
+    let manifest = Manifest::from_toml(&v.manifest).map_err(|e| corrupt("manifest", &e))?;
+    let approved_grant = match v.approved_grant.as_deref() {
+        Some(g) => Some(serde_json::from_str(g).map_err(|e| corrupt("grant", &e))?),
+        None => None,
+    };
+    Ok(VersionView {
         active: active == Some(v.digest.as_str()),
-        requested_grant: manifest
-            .as_ref()
-            .map(|m| serde_json::to_value(&m.objects).unwrap_or_default())
-            .unwrap_or_default(),
-        salesforce_permissions: manifest
-            .as_ref()
-            .map(|m| serde_json::to_value(m.permissions()).unwrap_or_default())
-            .unwrap_or_default(),
-        approved_grant: v.approved_grant.as_deref().and_then(|g| serde_json::from_str(g).ok()),
+        requested_grant: serde_json::to_value(&manifest.objects).map_err(|e| corrupt("manifest", &e))?,
+        salesforce_permissions: serde_json::to_value(manifest.permissions()).map_err(|e| corrupt("manifest", &e))?,
+        approved_grant,
         digest: v.digest,
         name: v.name,
         version: v.version,
         size: v.size,
         manifest: v.manifest,
-        uploaded_at: v.uploaded_at,
-        approved_at: v.approved_at,
-    }
+        uploaded_at: api_time(v.uploaded_at),
+        approved_at: v.approved_at.map(api_time),
+    })
 }
 
 /// Uploads a component (the raw `.wasm` as the body). It is validated — a component of the
@@ -117,7 +120,7 @@ pub async fn upload(
         .ok_or_else(|| ApiError::internal("the version vanished"))?;
     tracing::info!(tenant = %id, digest = %plugin.digest, plugin = %m.name, new = uploaded == Uploaded::New, "plugin uploaded");
     let status = if uploaded == Uploaded::New { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(view(version, tenant.active_digest.as_deref()))).into_response())
+    Ok((status, Json(view(version, tenant.active_digest.as_deref())?)).into_response())
 }
 
 /// The tenant's plugin versions, newest first.
@@ -130,7 +133,7 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<VersionView>>> {
     let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
     let versions = state.inner.store.plugin_versions(&id).await?;
-    Ok(Json(versions.into_iter().map(|v| view(v, tenant.active_digest.as_deref())).collect()))
+    Ok(Json(versions.into_iter().map(|v| view(v, tenant.active_digest.as_deref())).collect::<ApiResult<_>>()?))
 }
 
 /// One version.
@@ -143,7 +146,7 @@ pub async fn get(
 ) -> ApiResult<Json<VersionView>> {
     let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
     let version = found(&state, &id, &digest).await?;
-    Ok(Json(view(version, tenant.active_digest.as_deref())))
+    Ok(Json(view(version, tenant.active_digest.as_deref())?))
 }
 
 async fn found(state: &AppState, tenant: &str, digest: &str) -> ApiResult<PluginVersion> {
@@ -189,7 +192,7 @@ pub async fn approve(
     let json = serde_json::to_string(&grant).map_err(ApiError::internal)?;
     state.inner.store.approve_plugin(&id, &digest, &json, now_ms()).await?;
     tracing::info!(tenant = %id, %digest, by = %caller.key, "plugin version approved");
-    Ok(Json(view(found(&state, &id, &digest).await?, tenant.active_digest.as_deref())))
+    Ok(Json(view(found(&state, &id, &digest).await?, tenant.active_digest.as_deref())?))
 }
 
 /// What an activation did.

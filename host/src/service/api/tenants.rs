@@ -255,7 +255,7 @@ pub async fn get_config(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConfigValues>> {
     let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
-    Ok(Json(serde_json::from_str(&tenant.config).unwrap_or_default()))
+    Ok(Json(serde_json::from_str(&tenant.config).map_err(|e| ApiError::internal(format!("stored config: {e}")))?))
 }
 
 /// Replaces the tenant's plugin settings (a JSON object of strings).
@@ -291,7 +291,8 @@ pub async fn get_limits(
 ) -> ApiResult<Json<portico_model::Limits>> {
     let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
     let defaults = state.inner.runtime.default_limits();
-    let limits = crate::service::context::tenant_limits(&defaults, tenant.limits.as_deref()).unwrap_or(defaults);
+    let limits = crate::service::context::tenant_limits(&defaults, tenant.limits.as_deref())
+        .map_err(|e| ApiError::internal(format!("stored limits: {e}")))?;
     Ok(Json(state.inner.runtime.clamp(limits)))
 }
 

@@ -83,6 +83,17 @@ impl Mapper for Hostile {
                 let cwd = std::env::current_dir().is_ok();
                 host.info(&format!("env vars: {vars}; args: {args}; cwd: {cwd}"));
             }
+            "find-fields" => {
+                // One granted field name, half a million times.
+                let fields: Vec<&str> = vec!["Email"; 500_000];
+                host.find("Lead", "Email", Value::Text("a@b.c".into()), &fields, 200)?;
+            }
+            "find-loop" => {
+                for n in 0..990 {
+                    host.find("Lead", "Email", Value::Text(format!("n{n}@example.com")), &[], 1)?;
+                }
+            }
+            "huge-error" => return Err(MappingError::Other("e".repeat(8 << 20))),
             "ungranted" => {
                 host.create(lead(0).set("Phone", "+1 555 0100"))?;
             }

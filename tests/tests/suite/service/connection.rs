@@ -7,8 +7,16 @@ use serde_json::json;
 
 #[tokio::test]
 async fn every_oauth_flow_connects_through_the_api_and_the_preflight_names_what_is_missing() {
-    let service = sqlite_service(|_| {}).await;
+    // Preflights spend Salesforce calls: at most one a minute per tenant, unless told otherwise.
+    let limited = sqlite_service(|_| {}).await;
     let org = emulator().await;
+    let acme = tenant(&limited, "acme", "lead-event", &org).await;
+    acme.api.post("/v1/tenants/acme/connection/preflight", &json!({})).await.unwrap().ok().unwrap();
+    let again = acme.api.post("/v1/tenants/acme/connection/preflight", &json!({})).await.unwrap();
+    assert_eq!((again.status.as_u16(), again.body["code"].as_str()), (429, Some("too-soon")), "{}", again.body);
+    limited.running.shutdown().await.unwrap();
+
+    let service = sqlite_service(|c| c.auth.preflight_interval_seconds = 0).await;
     let acme = tenant(&service, "acme", "lead-event", &org).await;
     let preflight = acme.api.post("/v1/tenants/acme/connection/preflight", &json!({})).await.unwrap().ok().unwrap();
     assert_eq!((preflight["ready"].as_bool(), preflight["digest"].as_str()), (Some(true), Some(acme.digest.as_str())));

@@ -152,7 +152,7 @@ async fn reschedules_and_cancellations_are_jobs_of_their_own_processed_in_order(
     for accepted in &send {
         let job = acme.finished(accepted).await;
         assert_eq!(job["state"], "succeeded", "{job}");
-        finished_at.push(job["updated_at"].as_i64().unwrap());
+        finished_at.push(job["updated_at"].as_str().unwrap().to_owned()); // RFC 3339 UTC: sorts as time
     }
     assert!(finished_at.windows(2).all(|w| w[0] <= w[1]), "one booking's jobs ran in order: {finished_at:?}");
     let events: Vec<_> = org.org.records("Event").into_iter().filter(|e| e["Booking_Id__c"] == "bk_1001").collect();

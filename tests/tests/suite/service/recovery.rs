@@ -52,7 +52,8 @@ async fn a_job_that_keeps_failing_transiently_gives_up_with_the_reason() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(job["error"].as_str().unwrap().contains("REQUEST_LIMIT_EXCEEDED"), "{job}");
-    let wait = job["run_after"].as_i64().unwrap() - job["updated_at"].as_i64().unwrap();
+    let at = |key: &str| portico_model::DateTime::parse_rfc3339(job[key].as_str().unwrap()).unwrap();
+    let wait = (at("run_after").seconds - at("updated_at").seconds) * 1000;
     assert!(wait >= 5 * 60 * 1000, "the org's request limit is honoured: retry in {wait} ms");
 
     org.org.with(|s| {

@@ -1,0 +1,220 @@
+//! One claimed job through the pipeline: load the plugin, invoke it, commit the unit, build the
+//! audit rows, and record the result for this claim.
+
+use super::classify::{RunFailure, commit_failure, invoke_failure};
+use crate::runtime::{Call, Outcome, Plugin};
+use crate::salesforce::{Committed, CommittedRecord};
+use crate::service::metrics::{FailureLabels, PluginLabels, TenantLabels};
+use crate::service::{AppState, now_ms};
+use crate::store::{Completion, Job, NewAudit, RunReport};
+use portico_model::staging::{Unit, WriteMode};
+use portico_model::{Booking, Value};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Runs the job and records its success, retry or failure (for this claim only).
+pub(super) async fn run_and_record(
+    state: &AppState,
+    job: &Job,
+    worker: &str,
+    tenant_limit: &mut Option<usize>,
+    recording: &AtomicBool,
+) {
+    let inner = &state.inner;
+    let mut report = RunReport::default();
+    let result = execute(state, job, worker, &mut report, tenant_limit).await;
+    recording.store(true, Ordering::SeqCst);
+    let now = now_ms();
+    let stored = match result {
+        Ok(audit) => {
+            tracing::info!(records = audit.len(), "job committed");
+            let done = Completion { id: job.id, worker: worker.to_owned(), report, audit };
+            inner.completions.submit(done).await
+        }
+        Err(failure) => {
+            let config = &inner.config.workers;
+            let (next, message) =
+                failure.next(job.attempts, config.max_attempts, config.backoff_base_ms, config.backoff_max_ms, now);
+            tracing::warn!(kind = failure.kind, class = failure.class.as_str(), next = ?next, "job failed: {message}");
+            inner.store.settle(job.id, worker, &report, &message, next, now).await.map_err(|e| e.to_string())
+        }
+    };
+    match stored {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("the job's lease expired before it finished; another worker owns it now"),
+        Err(e) => tracing::error!("recording the job's result failed: {e}"),
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    job: &Job,
+    worker: &str,
+    report: &mut RunReport,
+    tenant_limit: &mut Option<usize>,
+) -> Result<Vec<NewAudit>, RunFailure> {
+    let inner = &state.inner;
+    if let Some(at) = job.commit_started_at {
+        // An earlier run of this claim's job died after it began committing records it creates.
+        return Err(RunFailure {
+            outcome_unknown: true,
+            ..RunFailure::permanent(
+                "outcome-unknown",
+                format!("the run of {} stopped while its commit was under way", crate::service::api::api_time(at)),
+            )
+        });
+    }
+    let ctx = inner
+        .contexts
+        .get(&inner.store, &inner.keys, &inner.runtime.default_limits(), &job.tenant_id)
+        .await
+        .map_err(|e| match e {
+            crate::service::context::ContextError::Corrupt { .. } => RunFailure::permanent("config", e.to_string()),
+            e => RunFailure::internal(e.to_string()),
+        })?
+        .ok_or_else(|| RunFailure::permanent("config", "the tenant no longer exists"))?;
+    let tenant = &ctx.tenant;
+    *tenant_limit = Some(super::own_share(tenant.max_concurrency, inner.config.workers.per_tenant));
+    let active = ctx.active.as_ref().ok_or_else(|| {
+        RunFailure::permanent("config", "the tenant has no active plugin version; activate one, then replay")
+    })?;
+    report.digest = Some(active.digest.clone());
+    let grant = active
+        .grant
+        .clone()
+        .ok_or_else(|| RunFailure::permanent("config", format!("plugin version {} is not approved", active.digest)))?;
+    let plugin = plugin(state, &tenant.id, &active.digest).await?;
+    let labels = PluginLabels { tenant: tenant.id.clone(), plugin: active.name.clone() };
+    let org = inner
+        .orgs
+        .get(&inner.keys, &tenant.id, ctx.connection.as_ref())
+        .map_err(|e| RunFailure::permanent("connection", e.to_string()))?;
+    let booking = Booking::from_json(&job.payload).map_err(|e| RunFailure::permanent("booking", e.to_string()))?;
+
+    let call = Call {
+        booking,
+        grant,
+        config: ctx.config.clone(),
+        limits: inner.runtime.clamp(ctx.limits.clone()),
+        crm: org.client.clone(),
+    };
+    let outcome = inner.runtime.invoke(&plugin, call).await;
+    record_invocation(state, &labels, report, &outcome);
+    let failure_labels =
+        |kind: &str| FailureLabels { tenant: labels.tenant.clone(), plugin: labels.plugin.clone(), kind: kind.into() };
+    let tenant_labels = TenantLabels { tenant: tenant.id.clone() };
+    let unit = match outcome.result {
+        Ok(unit) => unit,
+        Err(e) => {
+            inner.metrics.failures.get_or_create(&failure_labels(e.kind())).inc();
+            inner.metrics.salesforce_calls.get_or_create(&tenant_labels).inc_by(org.new_calls());
+            keep_rotated_token(state, &tenant.id, &org, ctx.connection.as_ref()).await;
+            return Err(invoke_failure(e, outcome.crm_failure));
+        }
+    };
+    let creates = unit.records.iter().any(|r| matches!(r.mode, WriteMode::Create));
+    if creates {
+        // Durably noted before the request leaves: if this run dies before the answer is
+        // recorded, the next claim knows the records may exist and does not create them twice.
+        match inner.commit_marks.submit((job.id, worker.to_owned())).await {
+            Ok(true) => {}
+            Ok(false) => return Err(RunFailure::permanent("lease", "the job's lease was lost before its commit")),
+            Err(e) => return Err(RunFailure::internal(format!("noting the commit failed: {e}"))),
+        }
+    }
+    let committed = org.client.commit(&unit).await;
+    inner.metrics.salesforce_calls.get_or_create(&tenant_labels).inc_by(org.new_calls());
+    if let Some(usage) = org.client.api_usage() {
+        inner
+            .metrics
+            .salesforce_remaining
+            .get_or_create(&tenant_labels)
+            .set(usage.max.saturating_sub(usage.used) as i64);
+    }
+    keep_rotated_token(state, &tenant.id, &org, ctx.connection.as_ref()).await;
+    let committed = committed.map_err(|e| {
+        inner.metrics.failures.get_or_create(&failure_labels("salesforce")).inc();
+        commit_failure(e, creates)
+    })?;
+    inner.metrics.committed.get_or_create(&labels).inc();
+    let audit = committed.records.iter().map(|c| audit_record(&unit, &committed, c)).collect();
+    Ok(audit)
+}
+
+/// Stores a refresh token Salesforce rotated during the run: the old one may no longer work.
+async fn keep_rotated_token(
+    state: &AppState,
+    tenant: &str,
+    org: &crate::service::orgs::Org,
+    row: Option<&crate::store::ConnectionRow>,
+) {
+    let (Some(token), Some(row)) = (org.client.take_rotated_refresh_token(), row) else { return };
+    let inner = &state.inner;
+    match inner.orgs.store_rotated_token(&inner.store, &inner.keys, tenant, org, row, &token).await {
+        Ok(()) => tracing::info!("stored the refresh token Salesforce rotated"),
+        Err(e) => tracing::error!("storing the refresh token Salesforce rotated failed: {e}"),
+    }
+}
+
+/// What the trail keeps of one committed record: the fields as Salesforce received them, with
+/// references to records of the same unit resolved to their new ids, and the upsert key.
+fn audit_record(unit: &Unit, committed: &Committed, record: &CommittedRecord) -> NewAudit {
+    let id_of = |reference: &str| {
+        committed.records.iter().find(|c| c.reference_id == reference).map(|c| c.id.clone()).unwrap_or_default()
+    };
+    let mut fields = serde_json::Map::new();
+    if let Some(staged) = unit.records.iter().find(|r| r.reference.reference_id == record.reference_id) {
+        if let WriteMode::Upsert { key_field, key } = &staged.mode {
+            fields.insert(key_field.clone(), key.clone().into());
+        }
+        for f in &staged.fields {
+            let value = match &f.value {
+                Value::RecordRef(r) => id_of(&r.reference_id).into(),
+                other => other.to_salesforce_json(),
+            };
+            fields.insert(f.name.clone(), value);
+        }
+    }
+    NewAudit {
+        sobject: record.sobject.clone(),
+        record_id: record.id.clone(),
+        created: record.created,
+        fields: serde_json::Value::Object(fields).to_string(),
+    }
+}
+
+/// The pre-linked plugin: from memory, else its stored bytes (compiled or taken from the disk
+/// cache off the async threads).
+async fn plugin(state: &AppState, tenant: &str, digest: &str) -> Result<Arc<Plugin>, RunFailure> {
+    if let Some(plugin) = state.inner.runtime.loaded(digest) {
+        return Ok(plugin);
+    }
+    let bytes = state
+        .inner
+        .store
+        .plugin_component(tenant, digest)
+        .await
+        .map_err(|e| RunFailure::internal(e.to_string()))?
+        .ok_or_else(|| RunFailure::permanent("config", format!("plugin version {digest} is missing")))?;
+    let runtime = state.inner.runtime.clone();
+    tokio::task::spawn_blocking(move || runtime.load(&bytes))
+        .await
+        .map_err(|e| RunFailure::internal(e.to_string()))?
+        .map_err(|e| RunFailure::permanent("load", e.to_string()))
+}
+
+fn record_invocation(state: &AppState, labels: &PluginLabels, report: &mut RunReport, outcome: &Outcome) {
+    let metrics = &state.inner.metrics;
+    metrics.invocations.get_or_create(labels).inc();
+    metrics.duration.get_or_create(labels).observe(outcome.usage.duration.as_secs_f64());
+    if let Some(fuel) = outcome.usage.fuel {
+        metrics.fuel.get_or_create(labels).inc_by(fuel);
+    }
+    report.logs = Some(serde_json::to_string(&outcome.logs).unwrap_or_default());
+    let mut usage = serde_json::to_value(&outcome.usage).unwrap_or_default();
+    usage["duration_us"] = (outcome.usage.duration.as_micros() as u64).into();
+    if !outcome.stderr.is_empty() {
+        usage["stderr"] = outcome.stderr.clone().into();
+    }
+    report.usage = Some(usage.to_string());
+}
