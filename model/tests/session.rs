@@ -278,7 +278,7 @@ fn a_record_with_more_fields_than_the_object_has_is_refused_before_checking_them
     let (org, mut s) = (org(), session());
     let mut record = lead();
     for i in 0..10_000 {
-        record = record.set(&format!("F{i}__c"), "x");
+        record = record.set(format!("F{i}__c"), "x");
     }
     let e = refused(now(s.create(&org, record)));
     assert_eq!(e.kind, ErrorKind::InvalidArgument);
