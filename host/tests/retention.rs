@@ -315,6 +315,9 @@ async fn an_erasure_removes_one_persons_data_in_one_tenant_only(store: Store) {
     let anns =
         job(&store, "t1", "bk_1", ann, &run, End::Succeeded(vec![lead("ann.lee@example.com"), event.clone()]), T0)
             .await;
+    // Another tenant's rows among this tenant's: ids alone do not keep tenants apart.
+    let other_tenant =
+        job(&store, "t2", "bk_1", ann, &run, End::Succeeded(vec![lead("ann.lee@example.com")]), T0).await;
     let bobs = job(&store, "t1", "bk_2", bob, &run, End::Succeeded(vec![lead("bob@example.com")]), T0).await;
     let bobs_assistant = record("Contact", r#"{"LastName":"Bob","Assistant_Email__c":"ANN.LEE@example.com"}"#);
     let bobs_other = job(&store, "t1", "bk_3", "{}", &run, End::Succeeded(vec![bobs_assistant]), T0).await;
@@ -328,8 +331,6 @@ async fn an_erasure_removes_one_persons_data_in_one_tenant_only(store: Store) {
         T0,
     )
     .await;
-    let other_tenant =
-        job(&store, "t2", "bk_1", ann, &run, End::Succeeded(vec![lead("ann.lee@example.com")]), T0).await;
     let unknown = job(&store, "t1", "bk_5", in_raw, &run, End::Unknown, T0).await;
     let running = job(&store, "t1", "bk_6", ann, &run, End::Running, T0).await;
     let pending = job(&store, "t1", "bk_7", in_raw, &run, End::Pending, T0).await;

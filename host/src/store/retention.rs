@@ -464,7 +464,7 @@ impl Store {
         loop {
             let n = batch().await?;
             total += n;
-            if n < BATCH as u64 || n > 0 {
+            if n < BATCH as u64 {
                 return Ok(total);
             }
         }
