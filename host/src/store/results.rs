@@ -296,9 +296,11 @@ impl Store {
     }
 }
 
-/// No later job of the same booking has succeeded (the `jobs` row being updated).
+/// No later job of the same booking has succeeded, and the job's booking was not purged or
+/// erased (the `jobs` row being updated): a purged job has nothing left to replay.
 const NOT_SUPERSEDED: &str = "NOT EXISTS (SELECT 1 FROM jobs n WHERE n.tenant_id = jobs.tenant_id \
-     AND n.booking_id = jobs.booking_id AND n.id > jobs.id AND n.state = 'succeeded')";
+     AND n.booking_id = jobs.booking_id AND n.id > jobs.id AND n.state = 'succeeded') \
+     AND jobs.purged_at IS NULL";
 
 /// What happens to a job after a run that did not commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
