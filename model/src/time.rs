@@ -161,7 +161,13 @@ impl DateTime {
             }
         };
         let seconds = date.at_midnight_utc().seconds + i64::from(hour * 3600 + minute * 60 + second.min(59)) - offset;
-        Ok(DateTime { seconds, nanoseconds })
+        let instant = DateTime { seconds, nanoseconds };
+        // An offset may move the instant out of the four-digit years (`9999-12-31T23:30:00-01:00`):
+        // it could then not be written back, nor sent to Salesforce.
+        if !(1..=9999).contains(&instant.date_utc().year) {
+            return Err(err());
+        }
+        Ok(instant)
     }
 
     /// The UTC calendar date of this instant.
@@ -207,6 +213,13 @@ impl fmt::Display for DateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_cannot_move_an_instant_out_of_the_four_digit_years() {
+        assert!(DateTime::parse_rfc3339("9999-12-31T23:30:00-01:00").is_err());
+        assert!(DateTime::parse_rfc3339("0000-01-01T00:30:00+01:00").is_err());
+        assert!(DateTime::parse_rfc3339("9999-12-31T23:30:00Z").is_ok());
+    }
 
     #[test]
     fn round_trips_through_salesforce_format() {
