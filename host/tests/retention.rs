@@ -396,7 +396,7 @@ async fn the_schedule_purges_by_itself(store: Store) {
             .await;
     let config = RetentionConfig { interval_seconds: 1, ..RetentionConfig::default() };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(portico_host::service::retention::run(store.clone(), config, async {
+    let task = tokio::spawn(portico_host::service::retention::run(store.clone(), config, 60_000, async {
         let _ = stopped.await;
     }));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -177,7 +177,8 @@ pub async fn start(state: AppState) -> anyhow::Result<Running> {
     });
     let mut retention_rx = rx.clone();
     let (store, config) = (state.inner.store.clone(), state.inner.config.retention.clone());
-    let retention = tokio::spawn(retention::run(store, config, async move {
+    let auth_window_ms = state.inner.throttle.window_ms();
+    let retention = tokio::spawn(retention::run(store, config, auth_window_ms, async move {
         let _ = retention_rx.wait_for(|stop| *stop).await;
     }));
     let worker_state = state.clone();

@@ -19,7 +19,9 @@ const FIRST_PASS: Duration = Duration::from_secs(30);
 const EXPIRED_EVERY: Duration = Duration::from_secs(60);
 
 /// Purges until `stop` resolves; a pass in progress is abandoned (its batch rolls back).
-pub async fn run(store: Store, config: RetentionConfig, stop: impl Future<Output = ()>) {
+/// Failed-authentication counts older than `auth_window_ms` (and not locked out) go with the
+/// expired nonces.
+pub async fn run(store: Store, config: RetentionConfig, auth_window_ms: i64, stop: impl Future<Output = ()>) {
     let policy = config.policy();
     let every = config.interval();
     let expired_every = EXPIRED_EVERY.min(every);
@@ -34,6 +36,8 @@ pub async fn run(store: Store, config: RetentionConfig, stop: impl Future<Output
         }
         let full = Instant::now() >= next_full;
         let pass = async {
+            let forgotten = store.purge_auth_failures(auth_window_ms, now_ms()).await?;
+            tracing::debug!(addresses = forgotten, "retention: forgot old failed-authentication counts");
             if full {
                 store.purge(&policy, now_ms()).await
             } else {

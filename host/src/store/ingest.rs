@@ -170,11 +170,4 @@ impl Store {
         });
         Ok(row.map(|(id,)| id))
     }
-
-    /// Forgets nonces whose timestamps can no longer pass the freshness check.
-    pub async fn purge_nonces(&self, now_ms: i64) -> Result<u64, StoreError> {
-        Ok(on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM nonces WHERE expires_at < $1").bind(now_ms).execute(pool).await?.rows_affected()
-        }))
-    }
 }

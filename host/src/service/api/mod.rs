@@ -7,6 +7,7 @@
 //! proxy's rules).
 
 pub mod connection;
+pub mod erasures;
 pub mod ingest;
 pub mod jobs;
 pub mod plugins;
@@ -42,7 +43,7 @@ impl<T: Serialize> IntoResponse for Created<T> {
         plugins::activations,
         connection::put, connection::get, connection::delete, connection::authorize, connection::callback,
         connection::preflight,
-        jobs::list, jobs::get, jobs::replay, jobs::replay_all, jobs::mark_done, jobs::audit,
+        jobs::list, jobs::get, jobs::replay, jobs::replay_all, jobs::mark_done, jobs::audit, erasures::erase, erasures::list,
         ingest::booking, ingest::calcom, ingest::calendly,
         healthz, readyz, metrics,
     ),
@@ -104,6 +105,7 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{t}/jobs/{{job}}/replay"), post(jobs::replay))
         .route(&format!("{t}/jobs/{{job}}/mark-done"), post(jobs::mark_done))
         .route(&format!("{t}/audit"), get(jobs::audit))
+        .route(&format!("{t}/erasures"), post(erasures::erase).get(erasures::list))
         .route(&format!("{t}/bookings"), post(ingest::booking).layer(ingest_limit))
         .route(&format!("{t}/webhooks/calcom"), post(ingest::calcom).layer(ingest_limit))
         .route(&format!("{t}/webhooks/calendly"), post(ingest::calendly).layer(ingest_limit))

@@ -44,7 +44,6 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
     let lease_ms = config.lease().as_millis() as i64;
     let worker = state.inner.replica.clone();
     tokio::pin!(stop);
-    let mut purged = Instant::now();
     let mut abandoned_check = Instant::now() - Duration::from_secs(60);
     loop {
         let first = tokio::select! {
@@ -83,10 +82,6 @@ pub async fn run(state: AppState, stop: impl Future<Output = ()>) {
             Ok(jobs) if !jobs.is_empty() => jobs,
             Ok(_) => {
                 drop(permits);
-                if purged.elapsed() > Duration::from_secs(60) {
-                    purged = Instant::now();
-                    let _ = state.inner.store.purge_nonces(now_ms()).await;
-                }
                 tokio::select! {
                     _ = state.inner.wake.notified() => {}
                     _ = tokio::time::sleep(Duration::from_millis(config.poll_ms.max(10))) => {}

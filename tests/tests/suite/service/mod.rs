@@ -6,6 +6,7 @@ mod connection;
 mod flow;
 mod ingest;
 mod lifecycle;
+mod privacy;
 mod recovery;
 
 use super::{cache_dir, root};

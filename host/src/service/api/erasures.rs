@@ -1,0 +1,96 @@
+//! Erasure of one person's data by email (a data-subject request), and the record of past
+//! erasures — which keeps who asked and what went, never the address.
+
+use super::api_time;
+use super::tenants::visible_tenant;
+use crate::service::auth::{Caller, Need};
+use crate::service::{ApiError, ApiResult, AppState, now_ms};
+use crate::store::{Erasure, ErasureReport, PersonEmail};
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Whose data to erase.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    /// The person's email address (case does not matter).
+    pub email: String,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasureView {
+    /// Its id (absent in the answer to the request itself).
+    pub id: Option<i64>,
+    /// Hex SHA-256 of the erased address, trimmed and lowercased.
+    pub email_sha256: String,
+    /// Who asked (an API key prefix).
+    pub requested_by: String,
+    /// Jobs whose booking, logs, usage and error were dropped (the whole booking, other
+    /// attendees included).
+    pub jobs: u64,
+    /// Of those, jobs that had not finished: they were ended as failed and will not run.
+    pub stopped: u64,
+    /// Audit rows whose field values were dropped (ids and field names stay).
+    pub audit_rows: u64,
+    /// RFC 3339, UTC.
+    pub erased_at: String,
+}
+
+impl From<Erasure> for ErasureView {
+    fn from(e: Erasure) -> ErasureView {
+        ErasureView {
+            id: Some(e.id),
+            email_sha256: e.email_sha256,
+            requested_by: e.requested_by,
+            jobs: e.jobs.max(0) as u64,
+            stopped: e.stopped.max(0) as u64,
+            audit_rows: e.audit_rows.max(0) as u64,
+            erased_at: api_time(e.erased_at),
+        }
+    }
+}
+
+/// Erases one person's data from the tenant's jobs (payloads, logs, errors) and audit values.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/erasures", tag = "jobs",
+    params(("tenant" = String, Path)), request_body = EraseRequest,
+    responses((status = 200, body = ErasureView), (status = 400, body = crate::service::ErrorBody),
+        (status = 404, body = crate::service::ErrorBody)))]
+pub async fn erase(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(request): Json<EraseRequest>,
+) -> ApiResult<Json<ErasureView>> {
+    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    let email = PersonEmail::parse(&request.email).map_err(|e| ApiError::bad_request("bad-email", e.to_string()))?;
+    let now = now_ms();
+    let ErasureReport { jobs, stopped, audit_rows } =
+        state.inner.store.erase_person(&id, &email, &caller.key, now).await?;
+    state.inner.contexts.invalidate(&id);
+    tracing::info!(tenant = %id, email_sha256 = %email.sha256(), jobs, stopped, audit_rows, by = %caller.key, "person's data erased");
+    Ok(Json(ErasureView {
+        id: None,
+        email_sha256: email.sha256(),
+        requested_by: caller.key,
+        jobs,
+        stopped,
+        audit_rows,
+        erased_at: api_time(now),
+    }))
+}
+
+/// The tenant's erasures, newest first.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/erasures", tag = "jobs",
+    params(("tenant" = String, Path)),
+    responses((status = 200, body = Vec<ErasureView>), (status = 404, body = crate::service::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ErasureView>>> {
+    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    Ok(Json(state.inner.store.erasures(&id).await?.into_iter().map(ErasureView::from).collect()))
+}
