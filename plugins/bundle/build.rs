@@ -1,6 +1,7 @@
-//! Builds every plugin in `plugins/` and every test guest in `tests/guests/` as a
-//! `wasm32-wasip2` component, so `cargo run` and `cargo test` work on a fresh clone with no
-//! separate build step.
+//! Builds every plugin in `plugins/` — and, with the `test-guests` feature (the test suite
+//! turns it on), every test guest in `tests/guests/` — as a `wasm32-wasip2` component, so
+//! `cargo run` and `cargo test` work on a fresh clone with no separate build step. The hostile
+//! guests are never built for `cargo run -- dev`.
 //!
 //! A nested `cargo build` runs with its own target directory (`target/wasm-plugins`), so it
 //! never waits on the outer build's lock; the outer jobserver is inherited, so the two together
@@ -9,15 +10,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Packages built, and the file each becomes.
-const PACKAGES: &[&str] = &[
+/// The example plugins.
+const EXAMPLES: &[&str] = &[
     "portico-plugin-lead-event",
     "portico-plugin-owner-routing",
     "portico-plugin-followup-task",
     "portico-plugin-configurable",
-    "portico-guest-hostile",
-    "portico-guest-foreign-import",
 ];
+
+/// The test suite's guests (feature `test-guests`).
+const TEST_GUESTS: &[&str] = &["portico-guest-hostile", "portico-guest-foreign-import"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -33,7 +35,8 @@ fn main() {
         .args(["build", "--target", "wasm32-wasip2", "--profile", "plugin"])
         .arg("--target-dir")
         .arg(&target_dir);
-    for p in PACKAGES {
+    let guests = std::env::var_os("CARGO_FEATURE_TEST_GUESTS").is_some();
+    for p in EXAMPLES.iter().chain(if guests { TEST_GUESTS } else { &[] }) {
         cmd.args(["-p", p]);
     }
     // A clean environment for the inner build: not the outer one's wrapper (clippy), flags or

@@ -1,6 +1,9 @@
 //! The `portico` command line. Parses arguments, then calls into the library.
 
 mod connection;
+#[cfg(feature = "dev")]
+mod dev;
+#[cfg(feature = "dev")]
 mod emulator;
 mod plugin;
 mod serve;
@@ -34,6 +37,7 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Run the example `lead-event` plugin on its sample bookings against the recorded org and
     /// print the Composite requests it would send.
+    #[cfg(feature = "dev")]
     Demo,
     /// Work with a tenant's Salesforce connection.
     #[command(subcommand)]
@@ -48,6 +52,7 @@ enum Command {
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    #[cfg(feature = "dev")]
     /// The whole product on this machine: SQLite in a local folder, an in-process emulated
     /// Salesforce org, a demo tenant with the `lead-event` plugin active. Sends a sample booking
     /// and shows its records, then keeps serving.
@@ -83,6 +88,7 @@ enum Command {
         #[arg(long, env = "PORTICO_API_KEY", hide_env_values = true)]
         key: Option<String>,
     },
+    #[cfg(feature = "dev")]
     /// Serve an emulated Salesforce org on this machine (http on 127.0.0.1) and print its URL
     /// and test credentials.
     Emulator {
@@ -166,7 +172,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(default_cache_dir) };
     match cli.command {
         Command::Plugin(cmd) => plugin::run(cmd, cache_dir).await,
-        Command::Demo => plugin::demo(cache_dir).await,
+        #[cfg(feature = "dev")]
+        Command::Demo => dev::demo(cache_dir).await,
+        #[cfg(feature = "dev")]
         Command::Emulator { port, org_dir, https, latency_ms } => emulator::run(port, org_dir, https, latency_ms).await,
         Command::Connection(ConnectionCommand::Check { org, plugin }) => {
             connection::check(org, plugin, cache_dir).await
@@ -174,7 +182,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { config } => serve::serve(config).await,
         Command::Admin(AdminCommand::CreateKey { config, label }) => serve::create_admin_key(config, label).await,
         Command::Admin(AdminCommand::GenerateMasterKey { id }) => Ok(serve::generate_master_key(&id)),
-        Command::Dev { dir, port, once } => serve::dev(dir, port, cache_dir, once).await,
+        #[cfg(feature = "dev")]
+        Command::Dev { dir, port, once } => dev::dev(dir, port, cache_dir, once).await,
         Command::Send { file, dev_dir, url, tenant, secret, key } => {
             serve::send(file, dev_dir, url, tenant, secret, key).await
         }

@@ -182,7 +182,7 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
     }
 }
 
-async fn commit(
+pub(super) async fn commit(
     client: &crate::salesforce::SalesforceClient,
     unit: &portico_model::staging::Unit,
 ) -> anyhow::Result<ExitCode> {
@@ -215,7 +215,7 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn print_outcome(outcome: &Outcome) -> ExitCode {
+pub(super) fn print_outcome(outcome: &Outcome) -> ExitCode {
     let code = match &outcome.result {
         Ok(unit) => {
             println!("Composite request (POST /services/data/{}/composite):", portico_model::staging::API_VERSION);
@@ -247,54 +247,4 @@ fn print_outcome(outcome: &Outcome) -> ExitCode {
         u.staged_records
     );
     code
-}
-
-/// `portico demo`: the example plugin on its samples, as a newcomer's first look.
-pub(super) async fn demo(cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    use crate::salesforce::{Auth, Connection, SalesforceClient, Secret};
-    use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
-    let example = portico_plugins::example("lead-event").expect("lead-event is bundled");
-    let root = portico_plugins::repo_root();
-    let rt = runtime(RuntimeConfig::default(), cache_dir)?;
-    let plugin = rt.load(example.wasm)?;
-    let org_dir = root.join("tests/fixtures/salesforce/describe");
-    let emulator = portico_emulator::Emulator::start(portico_emulator::Org::load(&org_dir)?).await?;
-    let allow = vec![emulator.base_url.trim_start_matches("http://").to_owned()];
-    let auth = Auth::ClientCredentials { client_id: CLIENT_ID.into(), client_secret: Secret::new(CLIENT_SECRET) };
-    let client =
-        Arc::new(SalesforceClient::new(Connection::new(&emulator.base_url, &emulator.base_url, auth, &allow)?)?);
-    println!("Portico demo: the `lead-event` plugin ({}) maps sample bookings to Salesforce records", plugin.digest);
-    println!(
-        "and commits them to an emulated org at {} (real describe captures, OAuth, Composite).\n",
-        emulator.base_url
-    );
-    let samples = root.join(example.dir).join("samples");
-    for name in ["new-lead", "existing-contact"] {
-        let path = samples.join(format!("{name}.booking.json"));
-        let shown = format!("{}/samples/{name}.booking.json", example.dir);
-        let booking = Booking::from_json(&std::fs::read_to_string(&path)?)?;
-        println!("=== {shown}: \"{}\" booked by {}", booking.title, booking.attendees[0].email);
-        let call = Call {
-            booking,
-            grant: Arc::new(plugin.manifest.objects.clone()),
-            config: Arc::default(),
-            limits: rt.default_limits(),
-            crm: client.clone(),
-        };
-        let outcome = rt.invoke(&plugin, call).await;
-        print_outcome(&outcome);
-        if let Ok(unit) = &outcome.result {
-            commit(&client, unit).await?;
-        }
-        println!();
-    }
-    let events = emulator.org.records("Event");
-    println!(
-        "The emulated org now holds {} Event(s) and {} Lead(s); {} API calls were made.",
-        events.len(),
-        emulator.org.records("Lead").len(),
-        emulator.org.api_calls()
-    );
-    println!("Next: `portico plugin check|run|permissions`, `portico emulator` (see README.md).");
-    Ok(ExitCode::SUCCESS)
 }
