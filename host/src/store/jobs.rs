@@ -297,6 +297,7 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(feature = "testing")]
     /// A job by id.
     pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");

@@ -4,6 +4,7 @@ use super::jobs::{COLUMNS, Claim, Job, value_rows};
 use super::{Backend, Store, StoreError, on_pool};
 
 impl Store {
+    #[cfg(feature = "testing")]
     /// Claims the oldest runnable job for `worker` for `lease_ms`: a pending job whose time has
     /// come, or a running one whose lease expired (its worker died). A booking's jobs run in
     /// order: none is claimed while an earlier job of the same booking is unfinished.
@@ -11,6 +12,7 @@ impl Store {
         self.claim_excluding(worker, now_ms, lease_ms, &[]).await
     }
 
+    #[cfg(feature = "testing")]
     /// [`Store::claim`], skipping the jobs of `busy` tenants (those at their concurrency limit),
     /// so one tenant's backlog cannot hold the workers the others need.
     pub async fn claim_excluding(

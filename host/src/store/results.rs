@@ -10,6 +10,7 @@ use std::collections::HashMap;
 const AUDIT_ROWS_PER_STATEMENT: usize = 1_000;
 
 impl Store {
+    #[cfg(feature = "testing")]
     /// Marks a claimed job done. `false` when `worker` no longer holds it (its lease expired and
     /// another worker took it): the caller must not report success twice.
     pub async fn succeed(&self, id: i64, worker: &str, now_ms: i64) -> Result<bool, StoreError> {
@@ -106,6 +107,7 @@ impl Store {
         Ok(results)
     }
 
+    #[cfg(feature = "testing")]
     /// Fails a claimed job: with `retry_at`, back to pending until then (a transient error);
     /// without, permanently.
     pub async fn fail(
@@ -197,8 +199,8 @@ impl Store {
         Ok(jobs.iter().map(|(id, _)| marked.iter().any(|(m,)| m == id)).collect())
     }
 
-    /// Puts a failed job back in the queue, whoever its tenant (tests and operators' tools).
-    #[doc(hidden)]
+    #[cfg(feature = "testing")]
+    /// Puts a failed job back in the queue, whoever its tenant (tests only).
     pub async fn replay(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         let tenant: Option<(String,)> = on_pool!(self, |pool| {
             sqlx::query_as("SELECT tenant_id FROM jobs WHERE id = $1").bind(id).fetch_optional(pool).await?
