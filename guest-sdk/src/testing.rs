@@ -185,13 +185,16 @@ impl Host for FakeHost {
 /// body the host would send) or `<name>.expected-error.txt` (text the error must contain).
 /// `config.json` in the folder (an object of strings) is the tenant config for every sample.
 /// With `PORTICO_BLESS=1` in the environment, missing or differing `expected.json` files are
-/// (re)written from the actual output instead of failing. Returns the number of samples run.
+/// (re)written from the actual output instead of failing — here only: the host's own sample
+/// tests compare and never write, so a blessing run cannot make them pass. Returns the number
+/// of samples run.
 pub fn check_samples<M: Mapper>(samples_dir: impl AsRef<Path>, org_dir: impl AsRef<Path>) -> usize {
     let dir = samples_dir.as_ref();
     let mut host = FakeHost::new(M::MANIFEST, org_dir);
     if let Ok(config) = std::fs::read_to_string(dir.join("config.json")) {
         host = host.config_json(&config);
     }
+    let bless = std::env::var_os("PORTICO_BLESS").is_some();
     let mut failures = Vec::new();
     let mut count = 0;
     for sample in samples(dir) {
@@ -199,8 +202,11 @@ pub fn check_samples<M: Mapper>(samples_dir: impl AsRef<Path>, org_dir: impl AsR
         let booking =
             std::fs::read_to_string(&sample.booking).unwrap_or_else(|e| panic!("{}: {e}", sample.booking.display()));
         let outcome = host.run_json::<M>(&booking).map(|_| ()).map_err(|e| e.to_string());
-        if let Err(problem) = sample.compare(outcome, &host.composite_request()) {
-            failures.push(problem);
+        let request = host.composite_request();
+        match sample.compare(outcome.clone(), &request) {
+            Ok(()) => {}
+            Err(_) if bless && outcome.is_ok() && !sample.expected_error.exists() => sample.bless(&request),
+            Err(problem) => failures.push(problem),
         }
     }
     assert!(failures.is_empty(), "{} of {count} samples failed:\n{}", failures.len(), failures.join("\n\n"));
@@ -241,7 +247,14 @@ pub fn samples(dir: &Path) -> Vec<Sample> {
 }
 
 impl Sample {
-    /// Compares an outcome (and the Composite request, on success) with the expected files.
+    /// Writes `request` as this sample's expected Composite request.
+    pub fn bless(&self, request: &serde_json::Value) {
+        let text = serde_json::to_string_pretty(request).expect("JSON");
+        std::fs::write(&self.expected, text + "\n").expect("write expected file");
+    }
+
+    /// Compares an outcome (and the Composite request, on success) with the expected files;
+    /// never writes them.
     pub fn compare(&self, outcome: Result<(), String>, request: &serde_json::Value) -> Result<(), String> {
         let name = &self.name;
         if let Ok(want) = std::fs::read_to_string(&self.expected_error) {
@@ -255,7 +268,6 @@ impl Sample {
         if let Err(e) = outcome {
             return Err(format!("{name}: mapping failed: {e}"));
         }
-        let bless = std::env::var_os("PORTICO_BLESS").is_some();
         let expected: Option<serde_json::Value> = std::fs::read_to_string(&self.expected)
             .ok()
             .map(|t| serde_json::from_str(&t).unwrap_or_else(|e| panic!("{name}: {e}")));
@@ -263,10 +275,6 @@ impl Sample {
             return Ok(());
         }
         let actual = serde_json::to_string_pretty(request).expect("JSON");
-        if bless {
-            std::fs::write(&self.expected, actual + "\n").expect("write expected file");
-            return Ok(());
-        }
         Err(match expected {
             None => format!(
                 "{name}: no {} (run with PORTICO_BLESS=1 to write it); actual:\n{actual}",
@@ -277,5 +285,27 @@ impl Sample {
                 serde_json::to_string_pretty(&want).expect("JSON")
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The host's sample tests call `compare`: it must fail on a difference whatever the
+    /// environment says, and leave the expected file as it was.
+    #[test]
+    fn compare_never_blesses() {
+        let dir = std::env::temp_dir().join(format!("portico-compare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("s.booking.json"), "{}").unwrap();
+        std::fs::write(dir.join("s.expected.json"), "{\"a\": 1}\n").unwrap();
+        let sample = samples(&dir).remove(0);
+        let err = sample.compare(Ok(()), &serde_json::json!({"a": 2})).unwrap_err();
+        assert!(err.contains("differs"), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.join("s.expected.json")).unwrap(), "{\"a\": 1}\n");
+        sample.bless(&serde_json::json!({"a": 2}));
+        assert!(sample.compare(Ok(()), &serde_json::json!({"a": 2})).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
