@@ -28,6 +28,9 @@ pub struct Tokens {
     refresh: HashSet<String>,
     codes: HashMap<String, (String, String)>,
     serial: u64,
+    /// Answer each refresh with a new refresh token and revoke the one used, as an org with
+    /// refresh token rotation does.
+    pub rotate_refresh_tokens: bool,
 }
 
 /// An OAuth error: status and `{"error", "error_description"}`.
@@ -48,6 +51,11 @@ impl Tokens {
     /// Whether an access token is valid now.
     pub fn valid(&self, token: &str) -> bool {
         self.access.get(token).is_some_and(|exp| Instant::now() < *exp)
+    }
+
+    /// Whether `token` is a refresh token that still works.
+    pub fn refresh_token_valid(&self, token: &str) -> bool {
+        self.refresh.contains(token)
     }
 
     /// Expires every access token.
@@ -117,7 +125,10 @@ impl Tokens {
                 if !self.refresh.contains(get("refresh_token")) {
                     return Err(oauth_error(400, "invalid_grant", "expired access/refresh token"));
                 }
-                Ok(self.response(base, false))
+                if self.rotate_refresh_tokens {
+                    self.refresh.remove(get("refresh_token"));
+                }
+                Ok(self.response(base, self.rotate_refresh_tokens))
             }
             "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
                 self.verify_assertion(get("assertion"), base)?;

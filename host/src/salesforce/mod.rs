@@ -7,14 +7,22 @@
 //! classed transient or permanent so the job layer can retry or fail.
 
 mod client;
+mod composite;
+mod describe;
 mod error;
 pub mod policy;
 mod preflight;
+mod token;
+mod transport;
 pub mod web_flow;
 
-pub use client::{ApiUsage, Auth, Committed, CommittedRecord, Connection, DESCRIBE_TTL, SalesforceClient};
+pub use client::SalesforceClient;
+pub use composite::{Committed, CommittedRecord};
+pub use describe::DESCRIBE_TTL;
 pub use error::SalesforceError;
 pub use preflight::{Missing, Preflight, preflight};
+pub use token::{Auth, Connection};
+pub use transport::ApiUsage;
 
 use std::fmt;
 

@@ -65,5 +65,29 @@ async fn every_oauth_flow_connects_through_the_api_and_the_preflight_names_what_
     assert_eq!(job["state"], "succeeded", "{job}");
     let row = service.state().inner.store.connection("acme").await.unwrap().unwrap();
     assert_eq!(row.kind, "web-server");
+
+    // The org rotates refresh tokens: each refresh revokes the token used. The one Salesforce
+    // hands back is stored, so the connection keeps working after the next session expiry.
+    let stored_token = |row: &portico_host::store::ConnectionRow| {
+        let secrets: Value =
+            serde_json::from_str(&service.state().inner.keys.open("acme", &row.secrets).unwrap()).unwrap();
+        secrets["refresh_token"].as_str().unwrap().to_owned()
+    };
+    let first_token = stored_token(&row);
+    org.org.with(|s| {
+        s.tokens.rotate_refresh_tokens = true;
+        s.tokens.expire_all();
+    });
+    let job = acme.finished(&acme.send(&booking_with_id("bk_rotation_1")).await).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let rotated = service.state().inner.store.connection("acme").await.unwrap().unwrap();
+    let second_token = stored_token(&rotated);
+    assert_ne!(second_token, first_token, "the rotated refresh token was stored");
+    assert!(
+        org.org.with(|s| s.tokens.refresh_token_valid(&second_token) && !s.tokens.refresh_token_valid(&first_token))
+    );
+    org.org.with(|s| s.tokens.expire_all());
+    let job = acme.finished(&acme.send(&booking_with_id("bk_rotation_2")).await).await;
+    assert_eq!(job["state"], "succeeded", "after the next expiry too: {job}");
     service.running.shutdown().await.unwrap();
 }

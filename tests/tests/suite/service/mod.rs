@@ -118,7 +118,22 @@ pub async fn tenant(service: &Service, id: &str, example: &str, org: &Emulator) 
     Tenant { id: id.to_owned(), api, secret, digest }
 }
 
+/// lead-event's `new-lead` sample under another booking id (a new job).
+pub fn booking_with_id(id: &str) -> Vec<u8> {
+    let mut b: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("plugins/lead-event/samples/new-lead.booking.json")).unwrap(),
+    )
+    .unwrap();
+    b["id"] = serde_json::json!(id);
+    serde_json::to_vec(&b).unwrap()
+}
+
 impl Tenant {
+    /// Sends a booking body; returns the 202 body.
+    pub async fn send(&self, body: &[u8]) -> Value {
+        self.api.send_booking(&self.id, &self.secret, body).await.unwrap().ok().unwrap()
+    }
+
     /// Sends a booking file of an example's samples; returns the 202 body.
     pub async fn send_sample(&self, example: &str, sample: &str) -> Value {
         let body = std::fs::read(root().join(format!("plugins/{example}/samples/{sample}.booking.json"))).unwrap();

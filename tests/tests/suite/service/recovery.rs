@@ -7,17 +7,7 @@ use portico_host::runtime::Call;
 use portico_host::salesforce::{Auth, Connection, SalesforceClient, Secret};
 use portico_host::store::JobState;
 use portico_model::Booking;
-use serde_json::json;
 use std::sync::Arc;
-
-fn booking_with_id(id: &str) -> Vec<u8> {
-    let mut b: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("plugins/lead-event/samples/new-lead.booking.json")).unwrap(),
-    )
-    .unwrap();
-    b["id"] = json!(id);
-    serde_json::to_vec(&b).unwrap()
-}
 
 #[tokio::test]
 async fn transient_salesforce_failures_are_retried_until_they_pass() {
