@@ -36,6 +36,9 @@ pub enum Limit {
     SalesforceCalls,
     /// Bytes of one `find` or `describe` answer handed to the plugin.
     ResultBytes,
+    /// Fields one `find` asks for: at most the fields the object shows the plugin (its `max` is
+    /// that object's count).
+    FindFields,
 }
 
 impl Limit {
@@ -54,6 +57,7 @@ impl Limit {
             Limit::ComponentSize => "component_bytes",
             Limit::SalesforceCalls => "salesforce_calls",
             Limit::ResultBytes => "result_bytes",
+            Limit::FindFields => "find_fields",
         }
     }
 }
@@ -142,6 +146,7 @@ impl Limits {
             Limit::ComponentSize => self.component_bytes,
             Limit::SalesforceCalls => u64::from(self.salesforce_calls),
             Limit::ResultBytes => self.result_bytes,
+            Limit::FindFields => 0,
         };
         LimitExceeded { limit, max }
     }

@@ -157,11 +157,21 @@ pub enum ManifestError {
     /// Inconsistent declarations.
     #[error("the plugin manifest is inconsistent: {}", .0.join("; "))]
     Inconsistent(Vec<String>),
+    /// Larger than a manifest needs to be; it is stored and shown with every version.
+    #[error("the plugin manifest is {0} bytes; at most {MAX_MANIFEST_BYTES} are accepted")]
+    TooLarge(usize),
 }
+
+/// The largest manifest accepted (64 KiB): a real one is a few hundred bytes, and the host keeps
+/// and shows it with the plugin version.
+pub const MAX_MANIFEST_BYTES: usize = 64 << 10;
 
 impl Manifest {
     /// Parses and checks a manifest.
     pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
+        if text.len() > MAX_MANIFEST_BYTES {
+            return Err(ManifestError::TooLarge(text.len()));
+        }
         let manifest: Manifest = toml::from_str(text)?;
         let mut problems = Vec::new();
         if manifest.plugin.name.trim().is_empty() {
@@ -242,6 +252,13 @@ pub struct FieldPermission {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_huge_manifest_is_refused_before_parsing() {
+        let text = format!("[plugin]\nname = \"x\"\nversion = \"1\"\n#{}", "x".repeat(MAX_MANIFEST_BYTES));
+        assert!(matches!(Manifest::from_toml(&text), Err(ManifestError::TooLarge(_))));
+    }
+
     use super::*;
 
     const MANIFEST: &str = r#"

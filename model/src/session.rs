@@ -258,17 +258,7 @@ impl Session {
         }
         // The guest pays 8 bytes per list entry; the host would pay per entry and per record.
         if fields.len() > view.fields.len() {
-            return Err(HostError::object(
-                ErrorKind::InvalidArgument,
-                &view.name,
-                format!(
-                    "find asks for {} fields; {} has only {} visible to this plugin",
-                    fields.len(),
-                    view.name,
-                    view.fields.len()
-                ),
-            )
-            .into());
+            return Err(LimitExceeded { limit: Limit::FindFields, max: view.fields.len() as u64 }.into());
         }
         let mut wanted: Vec<String> = Vec::with_capacity(fields.len());
         for f in &fields {

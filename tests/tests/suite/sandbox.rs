@@ -126,9 +126,8 @@ async fn files_sockets_and_the_environment_give_nothing() {
 #[tokio::test]
 async fn a_find_asking_for_a_field_half_a_million_times_is_refused_at_once() {
     let outcome = attack_with(runtime(), "find-fields", Limits::default()).await;
-    let Err(InvokeError::Mapping(MappingError::Host(e))) = &outcome.result else { panic!("{:?}", outcome.result) };
-    assert_eq!(e.kind, ErrorKind::InvalidArgument);
-    assert!(e.message.starts_with("find asks for 500000 fields; Lead has only"), "{}", e.message);
+    assert_eq!(limit_of(&outcome), Limit::FindFields);
+    assert!(outcome.result.as_ref().unwrap_err().to_string().starts_with("limit exceeded: find_fields (max "));
     assert_eq!(outcome.usage.salesforce_calls, 1, "only the describe: no query was sent");
     still_serving(runtime()).await;
 }

@@ -37,3 +37,33 @@ async fn an_erasure_through_the_api_removes_the_persons_booking_and_audit_values
     assert!(untouched["booking"].to_string().contains("Ada@Analytical.example"), "{untouched}");
     service.running.shutdown().await.unwrap();
 }
+
+/// A plugin that asks for a field half a million times, through the whole service: its job
+/// fails naming the limit, stores only clipped text, and the other tenant is served meanwhile.
+#[tokio::test]
+async fn a_hostile_plugin_fails_with_its_limit_named_while_another_tenant_is_served() {
+    let service = sqlite_service(|_| {}).await;
+    let org = emulator().await;
+    let good = tenant(&service, "good", "lead-event", &org).await;
+    let (secret, key) = service.admin.create_tenant("evil", "Evil").await.unwrap();
+    let evil = service.admin.with_key(&key);
+    evil.install("evil", &std::fs::read(portico_plugins::wasm_path("portico_guest_hostile")).unwrap()).await.unwrap();
+    evil.connect("evil", &org.base_url, CLIENT_ID, CLIENT_SECRET).await.unwrap();
+    for (attack, id) in [("find-fields", "bk_evil_1"), ("huge-error", "bk_evil_2")] {
+        evil.put("/v1/tenants/evil/config", &json!({"attack": attack})).await.unwrap().ok().unwrap();
+        let accepted = evil.send_booking("evil", &secret, &booking_with_id(id)).await.unwrap().ok().unwrap();
+        let served = good.finished(&good.send(&booking_with_id(&format!("bk_good_{attack}"))).await).await;
+        assert_eq!(served["state"], "succeeded", "{served}");
+        let job =
+            evil.wait_for_job("evil", accepted["job_id"].as_i64().unwrap(), Duration::from_secs(30)).await.unwrap();
+        assert_eq!(job["state"], "failed", "{job}");
+        let error = job["error"].as_str().unwrap();
+        match attack {
+            "find-fields" => assert!(error.contains("limit exceeded: find_fields"), "{error}"),
+            _ => assert!(error.len() <= 4096 + 64 && error.ends_with("more bytes]"), "{} bytes", error.len()),
+        }
+        let listed = evil.get("/v1/tenants/evil/jobs").await.unwrap().ok().unwrap();
+        assert!(listed.to_string().len() < 4096, "a list shows summaries: {} bytes", listed.to_string().len());
+    }
+    service.running.shutdown().await.unwrap();
+}
