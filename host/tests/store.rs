@@ -278,6 +278,17 @@ async fn a_replay_never_writes_an_older_delivery_over_a_newer_one(store: Store) 
     assert_eq!(store.job_for("t1", other).await.unwrap().unwrap().state(), JobState::Pending);
     assert_eq!(store.replay_for("t1", moved, T0 + 11).await.unwrap(), Replay::NotReplayable(JobState::Succeeded));
     assert_eq!(store.replay_for("t2", created, T0 + 11).await.unwrap(), Replay::NotFound, "another tenant's job");
+    // A later job of the booking still running also holds a replay back: they would race.
+    let first = store.enqueue("t1", "bk_3", "created", "{}", T0 + 12).await.unwrap().id;
+    let second = store.enqueue("t1", "bk_3", "cancelled", "{}", T0 + 12).await.unwrap().id;
+    while let Some(job) = store.claim("w2", T0 + 13, 30_000).await.unwrap() {
+        if job.id == first {
+            store.fail(first, "w2", "REQUIRED_FIELD_MISSING", None, T0 + 14).await.unwrap();
+        } else if job.id != second {
+            store.succeed(job.id, "w2", T0 + 14).await.unwrap();
+        }
+    }
+    assert!(matches!(store.replay_for("t1", first, T0 + 15).await.unwrap(), Replay::Superseded { by, .. } if by == second));
 }
 on_every_backend!(
     a_replay_never_writes_an_older_delivery_over_a_newer_one_everywhere,
@@ -288,7 +299,8 @@ async fn a_commit_without_an_answer_waits_for_a_person(store: Store) {
     use portico_host::store::{Next, Replay, RunReport};
     let id = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap().id;
     store.claim("w1", T0, 30_000).await.unwrap().unwrap();
-    assert_eq!(store.mark_committing(&[(id, "w1".into()), (id, "w2".into())], T0 + 1).await.unwrap(), [true, true]);
+    // The same job twice in one batch: only the claim that holds it is told its mark is down.
+    assert_eq!(store.mark_committing(&[(id, "w2".into()), (id, "w1".into())], T0 + 1).await.unwrap(), [false, true]);
     assert_eq!(store.mark_committing(&[(id, "stale".into())], T0 + 1).await.unwrap(), [false]);
     // The worker dies mid-commit; its lease runs out and the next claim sees the mark.
     let again = store.claim("w2", T0 + 40_000, 30_000).await.unwrap().unwrap();

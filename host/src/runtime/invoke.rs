@@ -125,7 +125,7 @@ impl Runtime {
 
         // What the guest writes to stdout and stderr counts against `log_bytes` with its log
         // lines; one byte over what the limit allows marks the limit as hit.
-        let capture_capacity = limits.log_bytes.min(1 << 20) as usize + 1;
+        let capture_capacity = limits.log_bytes as usize + 1;
         let capture = MemoryOutputPipe::new(capture_capacity);
         let wasi = WasiCtxBuilder::new()
             .stdout(capture.clone())

@@ -129,8 +129,11 @@ impl Runtime {
     }
 
     /// Tenant limits may lower the engine's, never raise them past what the pool reserves.
+    /// Logs (stdout and stderr included) are kept with the job, so they stay under
+    /// [`MAX_LOG_BYTES`] whatever a tenant's settings say.
     pub fn clamp(&self, mut limits: Limits) -> Limits {
         limits.memory_bytes = limits.memory_bytes.min(self.config.limits.memory_bytes);
+        limits.log_bytes = limits.log_bytes.min(MAX_LOG_BYTES);
         limits
     }
 
@@ -143,6 +146,9 @@ impl Runtime {
         self.loaded.lock().expect("plugin cache lock").get(digest).cloned()
     }
 }
+
+/// The most log bytes one invocation may keep (1 MiB).
+pub const MAX_LOG_BYTES: u64 = 1 << 20;
 
 /// Pre-linked instances by digest.
 pub(crate) type Pre = MapperPre<Sandbox>;

@@ -74,6 +74,11 @@ impl SalesforceClient {
         self.transport.tokens.take_rotated_refresh_token()
     }
 
+    /// Hands a rotated refresh token back: storing it failed, the next caller tries again.
+    pub fn rotation_not_stored(&self, token: &Secret) {
+        self.transport.tokens.rotation_not_stored(token)
+    }
+
     /// The describe of `sobject` if the cache holds it and it is fresh (no round trip needed).
     pub fn fresh_describe(&self, sobject: &str) -> Option<Arc<SObjectDescribe>> {
         self.describes.fresh(sobject)

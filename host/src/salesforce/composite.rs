@@ -48,9 +48,21 @@ pub(super) async fn commit(transport: &Transport, unit: &Unit) -> Result<Committ
     }
     let body = unit.composite_request();
     let response = transport.send(Method::POST, "/composite", &[], Some(&body), &[]).await?;
-    let json = Transport::ok_json(response, MAX_ANSWER_BYTES).await?;
-    let parsed: CompositeResponse =
-        serde_json::from_value(json).map_err(|e| SalesforceError::Protocol(format!("composite response: {e}")))?;
+    // Once the request was sent, an answer that says it was applied but cannot be read, or a
+    // server error (a gateway's 502/504 may come after Salesforce applied it), leaves the
+    // outcome unknown: the records may exist. Only a readable refusal is a refusal.
+    let status = response.status();
+    let unknown =
+        |e: SalesforceError| SalesforceError::OutcomeUnknown(format!("Salesforce answered {status}, then: {e}"));
+    let json = match Transport::ok_json(response, MAX_ANSWER_BYTES).await {
+        Ok(json) => json,
+        Err(e) if status.is_server_error() && e.code() != Some("SERVER_UNAVAILABLE") => return Err(unknown(e)),
+        Err(e @ SalesforceError::OutcomeUnknown(_)) => return Err(e),
+        Err(e) if status.is_success() => return Err(unknown(e)),
+        Err(e) => return Err(e),
+    };
+    let parsed: CompositeResponse = serde_json::from_value(json)
+        .map_err(|e| unknown(SalesforceError::Protocol(format!("composite response: {e}"))))?;
     let sobject_of = |reference: &str| {
         unit.records
             .iter()

@@ -6,6 +6,7 @@
 //! OAuth grant and are refreshed on expiry (`401 INVALID_SESSION_ID`, once). Errors are
 //! classed transient or permanent so the job layer can retry or fail.
 
+mod body;
 mod client;
 mod composite;
 mod describe;

@@ -189,7 +189,9 @@ impl Tokens {
             .await
             .map_err(|e| SalesforceError::Network(e.to_string()))?;
         let status = response.status();
-        let body: serde_json::Value = response.json().await.map_err(|e| SalesforceError::Protocol(e.to_string()))?;
+        let text = super::body::read_bounded(response, 64 << 10).await?;
+        let body: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| SalesforceError::Protocol(e.to_string()))?;
         if status.is_success()
             && let Some(token) = body["access_token"].as_str()
         {
@@ -207,6 +209,16 @@ impl Tokens {
 
     /// A refresh token Salesforce rotated since the last call, once: the caller must store it,
     /// since the one the connection was built with may no longer work.
+    /// Marks a rotated token as still to be stored (storing it failed).
+    pub(super) fn rotation_not_stored(&self, token: &Secret) {
+        let mut rotated = self.rotated.lock().expect("rotated lock");
+        if let Some((current, unsaved)) = rotated.as_mut()
+            && current == token
+        {
+            *unsaved = true;
+        }
+    }
+
     pub(super) fn take_rotated_refresh_token(&self) -> Option<Secret> {
         let mut rotated = self.rotated.lock().expect("rotated lock");
         match rotated.as_mut() {

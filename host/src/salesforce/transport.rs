@@ -1,6 +1,7 @@
 //! Requests to the org's REST API: the session header with one renewal on `INVALID_SESSION_ID`,
 //! answers read no further than a cap, and the API usage Salesforce reports.
 
+use super::body::read_bounded;
 use super::error::SalesforceError;
 use super::token::Tokens;
 use portico_model::staging::API_VERSION;
@@ -81,7 +82,7 @@ impl Transport {
             })?;
             self.note_usage(&response);
             if response.status() == StatusCode::UNAUTHORIZED {
-                let text = response.text().await.unwrap_or_default();
+                let text = read_bounded(response, 64 << 10).await.unwrap_or_default();
                 if renewed {
                     return Err(SalesforceError::SessionRejected(text));
                 }
@@ -121,19 +122,4 @@ impl Transport {
 
 pub(super) fn utf8_segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-/// The body, read no further than `max` bytes.
-async fn read_bounded(mut response: reqwest::Response, max: u64) -> Result<String, SalesforceError> {
-    if response.content_length().is_some_and(|n| n > max) {
-        return Err(SalesforceError::TooLarge { max });
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| SalesforceError::OutcomeUnknown(e.to_string()))? {
-        if (body.len() + chunk.len()) as u64 > max {
-            return Err(SalesforceError::TooLarge { max });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    String::from_utf8(body).map_err(|e| SalesforceError::Protocol(format!("the answer is not UTF-8: {e}")))
 }

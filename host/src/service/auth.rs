@@ -169,10 +169,10 @@ impl FromRequestParts<AppState> for Caller {
 /// The address failures are counted against: the peer, or — when the peer is one of the
 /// operator's trusted proxies — the nearest address in `X-Forwarded-For` that is not one of
 /// them (entries further left are the client's own claims and could be forged). Hops are read
-/// right to left from the header's raw bytes, each an address or `address:port`; a hop that is
-/// neither (`unknown`, an obfuscated name, bytes that are not text) is skipped, so one odd
-/// client cannot make every client behind the proxy count as the proxy. IPv4-mapped IPv6
-/// addresses count as the IPv4 address they carry.
+/// right to left from the header's raw bytes, each an address or `address:port`, so bytes that
+/// are not text somewhere in the header (a client's own junk, left of its address) no longer
+/// make the whole header unreadable; a hop that is not an address ends the walk at the proxy
+/// that forwarded it. IPv4-mapped IPv6 addresses count as the IPv4 address they carry.
 pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     let peer = peer.to_canonical();
     let trusted = |a: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *a);
@@ -183,7 +183,10 @@ pub fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[
     let values: Vec<&[u8]> = headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()).collect();
     let hops = values.iter().rev().flat_map(|v| v.rsplit(|b| *b == b','));
     for hop in hops.filter_map(|h| std::str::from_utf8(h).ok()).map(str::trim).filter(|h| !h.is_empty()) {
-        let Some(address) = hop_address(hop) else { continue };
+        // Hops right of the client's address were written by trusted proxies; one that is not
+        // an address (`unknown`) ends the walk at the proxy that forwarded it. Skipping it would
+        // reach entries the client wrote itself and let it choose its address.
+        let Some(address) = hop_address(hop) else { return nearest };
         nearest = address.to_canonical();
         if !trusted(&nearest) {
             return nearest;
@@ -227,7 +230,7 @@ impl Throttle {
 
     async fn check(&self, store: &Store, client: IpAddr) -> ApiResult<()> {
         let now = now_ms();
-        if let Some(until) = store.locked_until(&client.to_string(), now).await? {
+        if let Some(until) = store.locked_until(&lockout_key(client), now).await? {
             return Err(locked_out(until, now));
         }
         Ok(())
@@ -235,11 +238,23 @@ impl Throttle {
 
     /// Counts a failure; the request that failed still answers `401`, the next ones `429`.
     async fn failure(&self, store: &Store, client: IpAddr) -> ApiResult<()> {
-        let (failures, locked) = store.count_auth_failure(&client.to_string(), self.policy, now_ms()).await?;
+        let (failures, locked) = store.count_auth_failure(&lockout_key(client), self.policy, now_ms()).await?;
         if locked.is_some() {
             tracing::warn!(%client, failures, "client locked out after repeated failed authentication");
         }
         Ok(())
+    }
+}
+
+/// What failures are counted against: an IPv4 address, or an IPv6 address's /64 — one host
+/// usually holds a whole /64, and counting each address would give it endless tries.
+fn lockout_key(client: IpAddr) -> String {
+    match client.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 
@@ -265,6 +280,15 @@ mod tests {
         assert_eq!(hash(secret), issued.row.secret_hash);
         assert!(!issued.row.secret_hash.contains(secret));
         assert!(parse_key("pk_short_x").is_none() && parse_key("Bearer").is_none());
+    }
+
+    #[test]
+    fn ipv6_failures_count_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(lockout_key(a), lockout_key(b));
+        assert_ne!(lockout_key(a), lockout_key("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(lockout_key("::ffff:203.0.113.9".parse().unwrap()), "203.0.113.9");
     }
 
     #[test]
@@ -304,14 +328,15 @@ mod tests {
         assert_eq!(forwarded("203.0.113.7, ,"), IpAddr::from([203, 0, 113, 7]), "empty entries are skipped");
         assert_eq!(
             forwarded("203.0.113.7, unknown"),
-            IpAddr::from([203, 0, 113, 7]),
-            "an unreadable hop is skipped: it must not make every client count as the proxy"
+            proxy,
+            "a proxy's unreadable hop ends the walk there: the client must not pick its address"
         );
+        assert_eq!(forwarded("unknown, 203.0.113.7"), IpAddr::from([203, 0, 113, 7]), "client junk is never reached");
         assert_eq!(forwarded("1.1.1.1, 10.0.0.2, 10.0.0.2"), IpAddr::from([1, 1, 1, 1]), "through a chain of proxies");
         assert_eq!(forwarded("::ffff:203.0.113.9"), IpAddr::from([203, 0, 113, 9]), "IPv4-mapped IPv6 is IPv4");
         let mut raw = axum::http::HeaderMap::new();
-        raw.insert("x-forwarded-for", axum::http::HeaderValue::from_bytes(b"203.0.113.7, caf\xe9").unwrap());
-        assert_eq!(client_address(proxy, &raw, &[proxy]), IpAddr::from([203, 0, 113, 7]), "non-UTF-8 hop skipped");
+        raw.insert("x-forwarded-for", axum::http::HeaderValue::from_bytes(b"caf\xe9, 203.0.113.7").unwrap());
+        assert_eq!(client_address(proxy, &raw, &[proxy]), IpAddr::from([203, 0, 113, 7]), "a client's non-UTF-8 junk");
         let mapped_proxy: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
         assert_eq!(client_address(mapped_proxy, &headers, &[proxy]), IpAddr::from([203, 0, 113, 7]));
     }

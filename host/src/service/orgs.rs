@@ -35,6 +35,10 @@ pub struct Org {
     /// The client.
     pub client: Arc<SalesforceClient>,
     version: i64,
+    /// The versions this client stands for: the connection it was built from, and each version
+    /// written when it stored a rotated refresh token. A row of any other version is another
+    /// connection (replaced, or deleted and made again).
+    versions: Vec<i64>,
     reported_calls: AtomicU64,
 }
 
@@ -79,47 +83,92 @@ impl Orgs {
     /// The client for a tenant's connection (reused while the connection is unchanged).
     pub fn get(&self, keys: &KeyRing, tenant: &str, row: Option<&ConnectionRow>) -> Result<Arc<Org>, OrgError> {
         let row = row.ok_or(OrgError::NotConnected)?;
-        // A client newer than the row (it stored a rotated refresh token) is kept: the row is a
-        // cached read from before that.
-        if let Some(org) = self.clients.lock().expect("orgs lock").get(tenant).filter(|o| o.version >= row.updated_at) {
+        // The row may be a cached read from before this client stored a rotated refresh token:
+        // the client still stands for it.
+        if let Some(org) =
+            self.clients.lock().expect("orgs lock").get(tenant).filter(|o| o.versions.contains(&row.updated_at))
+        {
             return Ok(org.clone());
         }
         let client = self.client(keys, tenant, row)?;
-        let org =
-            Arc::new(Org { client: Arc::new(client), version: row.updated_at, reported_calls: AtomicU64::new(0) });
+        let org = Arc::new(Org {
+            client: Arc::new(client),
+            version: row.updated_at,
+            versions: vec![row.updated_at],
+            reported_calls: AtomicU64::new(0),
+        });
         self.clients.lock().expect("orgs lock").insert(tenant.to_owned(), org.clone());
         Ok(org)
     }
 
+    /// Stores the refresh token the tenant's client got from Salesforce since the last time, if
+    /// any (after every use of the client: a job, a preflight).
+    pub async fn keep_rotated_token(&self, store: &crate::store::Store, keys: &KeyRing, tenant: &str, org: &Org) {
+        let Some(token) = org.client.take_rotated_refresh_token() else { return };
+        match self.store_rotated_token(store, keys, tenant, org, &token).await {
+            Ok(()) => tracing::info!(tenant, "stored the refresh token Salesforce rotated"),
+            Err(e) => {
+                tracing::error!(
+                    tenant,
+                    "storing the refresh token Salesforce rotated failed (tried again next time): {e}"
+                )
+            }
+        }
+    }
+
     /// Stores a refresh token the tenant's client received from Salesforce in place of the one it
-    /// was built with, and keeps the client (its tokens and caches) for the new version.
+    /// was built with, and keeps the client (its tokens and caches) for the new version. Written
+    /// against the client's newest version, so a second rotation by the same client is stored
+    /// too; when the connection was replaced meanwhile, the new one stands and nothing is
+    /// written. On failure the token stays pending with the client, for the next job to store.
     pub async fn store_rotated_token(
         &self,
         store: &crate::store::Store,
         keys: &KeyRing,
         tenant: &str,
         org: &Org,
-        row: &ConnectionRow,
         token: &Secret,
     ) -> Result<(), String> {
-        let mut secrets: ConnectionSecrets =
-            serde_json::from_str(&keys.open(tenant, &row.secrets).map_err(|e| e.to_string())?)
-                .map_err(|e| format!("stored secrets: {e}"))?;
-        secrets.refresh_token = Some(token.expose().to_owned());
-        let sealed = keys.seal(tenant, &serde_json::to_string(&secrets).map_err(|e| e.to_string())?);
-        let now = super::now_ms().max(org.version + 1);
-        if store.rotate_connection_secrets(tenant, org.version, &sealed, now).await.map_err(|e| e.to_string())? {
-            let mut clients = self.clients.lock().expect("orgs lock");
-            if let Some(current) = clients.get(tenant).filter(|o| o.version == org.version).cloned() {
-                let renewed = Org {
-                    client: current.client.clone(),
-                    version: now,
-                    reported_calls: AtomicU64::new(current.reported_calls.load(Ordering::Relaxed)),
-                };
-                clients.insert(tenant.to_owned(), Arc::new(renewed));
+        let current = self.clients.lock().expect("orgs lock").get(tenant).cloned();
+        let current = current.filter(|c| Arc::ptr_eq(&c.client, &org.client));
+        let version = current.as_ref().map_or(org.version, |c| c.version);
+        let result = async {
+            let row = store.connection(tenant).await.map_err(|e| e.to_string())?;
+            let Some(row) = row.filter(|r| r.updated_at == version) else { return Ok(None) };
+            let mut secrets: ConnectionSecrets =
+                serde_json::from_str(&keys.open(tenant, &row.secrets).map_err(|e| e.to_string())?)
+                    .map_err(|e| format!("stored secrets: {e}"))?;
+            secrets.refresh_token = Some(token.expose().to_owned());
+            let sealed = keys.seal(tenant, &serde_json::to_string(&secrets).map_err(|e| e.to_string())?);
+            let now = super::now_ms().max(version + 1);
+            let stored =
+                store.rotate_connection_secrets(tenant, version, &sealed, now).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(stored.then_some(now))
+        }
+        .await;
+        match result {
+            Ok(Some(now)) => {
+                let mut clients = self.clients.lock().expect("orgs lock");
+                if let Some(current) = clients.get(tenant).filter(|o| Arc::ptr_eq(&o.client, &org.client)).cloned() {
+                    let mut versions = current.versions.clone();
+                    versions.push(now);
+                    let renewed = Org {
+                        client: current.client.clone(),
+                        version: now,
+                        versions,
+                        reported_calls: AtomicU64::new(current.reported_calls.load(Ordering::Relaxed)),
+                    };
+                    clients.insert(tenant.to_owned(), Arc::new(renewed));
+                }
+                Ok(())
+            }
+            // The connection was replaced: its own secrets stand.
+            Ok(None) => Ok(()),
+            Err(e) => {
+                org.client.rotation_not_stored(token);
+                Err(e)
             }
         }
-        Ok(())
     }
 
     /// A client for a connection row (not cached): for preflight of a new connection.

@@ -136,6 +136,9 @@ pub struct Job {
     /// When a run began committing a unit that creates records (Unix ms): see
     /// [`JobState::Unknown`].
     pub commit_started_at: Option<i64>,
+    /// When retention or an erasure dropped the booking, logs and error (Unix ms): the job
+    /// stays as a record, with nothing left to run or replay.
+    pub purged_at: Option<i64>,
 }
 
 /// What a run left behind, kept with the job.
@@ -233,7 +236,7 @@ pub struct Claim<'a> {
 }
 
 pub(super) const COLUMNS: &str = "id, tenant_id, booking_id, kind, payload, state, attempts, run_after, lease_owner, \
-    lease_until, error, digest, logs, usage, created_at, updated_at, commit_started_at";
+    lease_until, error, digest, logs, usage, created_at, updated_at, commit_started_at, purged_at";
 
 impl Store {
     /// One of a tenant's jobs.

@@ -186,17 +186,19 @@ impl Store {
         }
         let sql = format!(
             "UPDATE jobs SET commit_started_at = $1 \
-             WHERE state = 'running' AND (id, lease_owner) IN (VALUES {}) RETURNING id",
+             WHERE state = 'running' AND (id, lease_owner) IN (VALUES {}) RETURNING id, lease_owner",
             value_rows(jobs.len(), 2, 1)
         );
-        let marked: Vec<(i64,)> = on_pool!(self, |pool| {
+        // A job twice in one batch (its old claim and the one that took it over) is marked for
+        // the claim that holds it only: the answer is matched by job and claim.
+        let marked: Vec<(i64, String)> = on_pool!(self, |pool| {
             let mut query = sqlx::query_as(&sql).bind(now_ms);
             for (id, worker) in jobs {
                 query = query.bind(*id).bind(worker.as_str());
             }
             query.fetch_all(pool).await?
         });
-        Ok(jobs.iter().map(|(id, _)| marked.iter().any(|(m,)| m == id)).collect())
+        Ok(jobs.iter().map(|(id, worker)| marked.iter().any(|(m, w)| m == id && w == worker)).collect())
     }
 
     #[cfg(feature = "testing")]
@@ -231,13 +233,16 @@ impl Store {
             return Ok(Replay::Replayed);
         }
         let Some(job) = self.job_for(tenant, id).await? else { return Ok(Replay::NotFound) };
+        if job.purged_at.is_some() {
+            return Ok(Replay::Purged);
+        }
         if !matches!(job.state(), JobState::Failed | JobState::Unknown) {
             return Ok(Replay::NotReplayable(job.state()));
         }
         let newer: Option<(i64, String)> = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, kind FROM jobs WHERE tenant_id = $1 AND booking_id = $2 AND id > $3 \
-                 AND state = 'succeeded' ORDER BY id DESC LIMIT 1",
+                 AND state IN ('succeeded', 'running', 'unknown') ORDER BY id DESC LIMIT 1",
             )
             .bind(tenant)
             .bind(&job.booking_id)
@@ -267,11 +272,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            let (skipped,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND state = 'failed'")
-                    .bind(tenant)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let (skipped,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND state = 'failed' AND purged_at IS NULL",
+            )
+            .bind(tenant)
+            .fetch_one(&mut *tx)
+            .await?;
             tx.commit().await?;
             (replayed, skipped as u64)
         });
@@ -298,10 +304,11 @@ impl Store {
     }
 }
 
-/// No later job of the same booking has succeeded, and the job's booking was not purged or
-/// erased (the `jobs` row being updated): a purged job has nothing left to replay.
+/// No later job of the same booking has succeeded, is running, or may have committed (its
+/// outcome unknown) — a replay would then write older data over newer, or race it — and the
+/// job's booking was not purged or erased (the `jobs` row being updated).
 const NOT_SUPERSEDED: &str = "NOT EXISTS (SELECT 1 FROM jobs n WHERE n.tenant_id = jobs.tenant_id \
-     AND n.booking_id = jobs.booking_id AND n.id > jobs.id AND n.state = 'succeeded') \
+     AND n.booking_id = jobs.booking_id AND n.id > jobs.id AND n.state IN ('succeeded', 'running', 'unknown')) \
      AND jobs.purged_at IS NULL";
 
 /// What happens to a job after a run that did not commit.
@@ -324,8 +331,10 @@ pub enum Replay {
     NotFound,
     /// Only failed and outcome-unknown jobs are replayed.
     NotReplayable(JobState),
-    /// A later job of the same booking already succeeded: replaying would write older data
-    /// over newer.
+    /// Its booking was purged (retention) or erased: nothing is left to run.
+    Purged,
+    /// A later job of the same booking succeeded, is running, or may have committed (outcome
+    /// unknown): replaying would write older data over newer.
     Superseded {
         /// That job.
         by: i64,

@@ -83,7 +83,9 @@ pub(super) fn invoke_failure(e: InvokeError, crm_failure: Option<(FailureClass, 
     let kind = e.kind();
     let mut message = format!("plugin: {e}");
     let class = match (&e, crm_failure) {
-        // A limit stops the same way next time.
+        // The wall clock runs out mostly while the org is slow to answer: that passes. Any
+        // other limit stops the same way next time.
+        (InvokeError::Limit(l), _) if l.limit == portico_model::Limit::WallClock => FailureClass::Transient,
         (InvokeError::Limit(_), _) => FailureClass::Permanent,
         (_, Some((class, cause))) => {
             if !message.contains(&cause) {
@@ -137,6 +139,12 @@ mod tests {
         assert!(matches!(f.next(1, 8, 1_000, 60_000, 0).0, Next::Retry(_)));
         // `unavailable` with no org failure behind it is the plugin's own word: not retried.
         assert_eq!(invoke_failure(unavailable(), None).class, FailureClass::Permanent);
+        // A slow org runs the wall clock out: retried.
+        let slow =
+            InvokeError::Limit(portico_model::LimitExceeded { limit: portico_model::Limit::WallClock, max: 10_000 });
+        assert_eq!(invoke_failure(slow, None).class, FailureClass::Transient);
+        let cpu = InvokeError::Limit(portico_model::LimitExceeded { limit: portico_model::Limit::Cpu, max: 500 });
+        assert_eq!(invoke_failure(cpu, None).class, FailureClass::Permanent);
         // The org's request limit waits at least its time.
         let f = invoke_failure(unavailable(), Some((FailureClass::RetryAfter(300), "REQUEST_LIMIT_EXCEEDED".into())));
         assert!(matches!(f.next(1, 8, 1_000, 60_000, 0).0, Next::Retry(at) if at >= 300_000));

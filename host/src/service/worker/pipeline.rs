@@ -108,7 +108,7 @@ async fn execute(
         Err(e) => {
             inner.metrics.failures.get_or_create(&failure_labels(e.kind())).inc();
             inner.metrics.salesforce_calls.get_or_create(&tenant_labels).inc_by(org.new_calls());
-            keep_rotated_token(state, &tenant.id, &org, ctx.connection.as_ref()).await;
+            inner.orgs.keep_rotated_token(&inner.store, &inner.keys, &tenant.id, &org).await;
             return Err(invoke_failure(e, outcome.crm_failure));
         }
     };
@@ -131,7 +131,7 @@ async fn execute(
             .get_or_create(&tenant_labels)
             .set(usage.max.saturating_sub(usage.used) as i64);
     }
-    keep_rotated_token(state, &tenant.id, &org, ctx.connection.as_ref()).await;
+    inner.orgs.keep_rotated_token(&inner.store, &inner.keys, &tenant.id, &org).await;
     let committed = committed.map_err(|e| {
         inner.metrics.failures.get_or_create(&failure_labels("salesforce")).inc();
         commit_failure(e, creates)
@@ -139,21 +139,6 @@ async fn execute(
     inner.metrics.committed.get_or_create(&labels).inc();
     let audit = committed.records.iter().map(|c| audit_record(&unit, &committed, c)).collect();
     Ok(audit)
-}
-
-/// Stores a refresh token Salesforce rotated during the run: the old one may no longer work.
-async fn keep_rotated_token(
-    state: &AppState,
-    tenant: &str,
-    org: &crate::service::orgs::Org,
-    row: Option<&crate::store::ConnectionRow>,
-) {
-    let (Some(token), Some(row)) = (org.client.take_rotated_refresh_token(), row) else { return };
-    let inner = &state.inner;
-    match inner.orgs.store_rotated_token(&inner.store, &inner.keys, tenant, org, row, &token).await {
-        Ok(()) => tracing::info!("stored the refresh token Salesforce rotated"),
-        Err(e) => tracing::error!("storing the refresh token Salesforce rotated failed: {e}"),
-    }
 }
 
 /// What the trail keeps of one committed record: the fields as Salesforce received them, with
