@@ -288,7 +288,9 @@ async fn a_replay_never_writes_an_older_delivery_over_a_newer_one(store: Store) 
             store.succeed(job.id, "w2", T0 + 14).await.unwrap();
         }
     }
-    assert!(matches!(store.replay_for("t1", first, T0 + 15).await.unwrap(), Replay::Superseded { by, .. } if by == second));
+    assert!(
+        matches!(store.replay_for("t1", first, T0 + 15).await.unwrap(), Replay::Superseded { by, .. } if by == second)
+    );
 }
 on_every_backend!(
     a_replay_never_writes_an_older_delivery_over_a_newer_one_everywhere,

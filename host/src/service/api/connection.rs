@@ -1,14 +1,15 @@
 //! A tenant's Salesforce connection: client credentials, JWT bearer, or the web-server flow
 //! with PKCE; secrets sealed at rest; preflight against the active plugin's needs.
 
+use super::api_time;
+use super::extract::{Json, Path, Query};
 use super::tenants::visible_tenant;
-use crate::salesforce::{Secret, policy, web_flow};
+use crate::salesforce::{SalesforceError, Secret, policy, web_flow};
 use crate::service::auth::{Caller, Need};
 use crate::service::orgs::ConnectionSecrets;
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::ConnectionRow;
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use portico_model::Manifest;
 use serde::{Deserialize, Serialize};
@@ -81,8 +82,8 @@ pub struct ConnectionView {
     pub client_id: String,
     /// The integration user (JWT bearer).
     pub username: Option<String>,
-    /// Unix ms.
-    pub updated_at: i64,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
 }
 
 impl From<ConnectionRow> for ConnectionView {
@@ -93,7 +94,7 @@ impl From<ConnectionRow> for ConnectionView {
             login_url: c.login_url,
             client_id: c.client_id,
             username: c.username,
-            updated_at: c.updated_at,
+            updated_at: api_time(c.updated_at),
         }
     }
 }
@@ -105,8 +106,10 @@ fn checked_url(state: &AppState, url: &str) -> ApiResult<String> {
 }
 
 /// Configures the connection (replacing any other).
-#[utoipa::path(put, path = "/v1/tenants/{tenant}/connection", tag = "connection", request_body = NewConnection,
-    params(("tenant" = String, Path)), responses((status = 200, body = ConnectionView), (status = 422, body = crate::service::ErrorBody)))]
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/connection", tag = "connection", operation_id = "put_connection",
+    request_body = NewConnection, params(("tenant" = String, Path)),
+    responses((status = 200, body = ConnectionView),
+        (status = 422, body = crate::service::ErrorBody, description = "a refused URL or a key that is not RSA PEM")))]
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,8 +147,9 @@ pub async fn put(
 }
 
 /// The connection (without secrets).
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/connection", tag = "connection",
-    params(("tenant" = String, Path)), responses((status = 200, body = ConnectionView), (status = 404)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/connection", tag = "connection", operation_id = "get_connection",
+    params(("tenant" = String, Path)),
+    responses((status = 200, body = ConnectionView), (status = 404, body = crate::service::ErrorBody, description = "no such tenant, or no connection")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -158,8 +162,9 @@ pub async fn get(
 }
 
 /// Removes the connection and its secrets.
-#[utoipa::path(delete, path = "/v1/tenants/{tenant}/connection", tag = "connection",
-    params(("tenant" = String, Path)), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/connection", tag = "connection", operation_id = "delete_connection",
+    params(("tenant" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::service::ErrorBody, description = "no such tenant, or no connection")))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     visible_tenant(&state, &caller, &id, Need::Admin).await?;
     if !state.inner.store.delete_connection(&id).await? {
@@ -222,8 +227,10 @@ fn callback_url(state: &AppState) -> String {
 }
 
 /// Starts the OAuth web-server flow with PKCE.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/connection/authorize", tag = "connection",
-    request_body = StartAuthorization, params(("tenant" = String, Path)), responses((status = 200, body = AuthorizationStarted)))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/connection/authorize", tag = "connection", operation_id = "authorize_connection",
+    request_body = StartAuthorization, params(("tenant" = String, Path)),
+    responses((status = 200, body = AuthorizationStarted),
+        (status = 422, body = crate::service::ErrorBody, description = "a refused URL")))]
 pub async fn authorize(
     State(state): State<AppState>,
     caller: Caller,
@@ -268,8 +275,10 @@ pub struct Callback {
 
 /// Completes the web-server flow: exchanges the code (with the PKCE verifier) for a refresh
 /// token and stores the connection. Authenticated by the single-use `state`, not an API key.
-#[utoipa::path(get, path = "/v1/oauth/callback", tag = "connection", params(Callback),
-    responses((status = 200, body = ConnectionView), (status = 400, body = crate::service::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/oauth/callback", tag = "connection", operation_id = "oauth_callback", params(Callback),
+    security(()),
+    responses((status = 200, body = ConnectionView),
+        (status = 400, body = crate::service::ErrorBody, description = "denied, unknown or used state, or the code was refused")))]
 pub async fn callback(State(state): State<AppState>, Query(cb): Query<Callback>) -> ApiResult<Json<ConnectionView>> {
     if let Some(error) = cb.error {
         return Err(ApiError::bad_request(
@@ -340,11 +349,15 @@ pub struct PreflightView {
 /// Compares the plugin's needs with what the connected user may do now. Tenant admins only,
 /// and at most once a minute per tenant on each replica: each run spends one Salesforce API
 /// call per object of the manifest (plus a login when the client has no token yet).
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/connection/preflight", tag = "connection",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/connection/preflight", tag = "connection", operation_id = "preflight_connection",
     params(("tenant" = String, Path)),
-    responses((status = 200, body = PreflightView), (status = 404, body = crate::service::ErrorBody),
-        (status = 429, body = crate::service::ErrorBody, description = "run less than a minute ago; see Retry-After"),
-        (status = 502, body = crate::service::ErrorBody)))]
+    responses((status = 200, body = PreflightView),
+        (status = 404, body = crate::service::ErrorBody, description = "no such tenant, or no connection"),
+        (status = 422, body = crate::service::ErrorBody,
+            description = "the stored connection cannot be used, or Salesforce refuses its credentials: reconnect"),
+        (status = 429, body = crate::service::ErrorBody,
+            description = "run less than a minute ago, or too many failed authentications; see Retry-After"),
+        (status = 502, body = crate::service::ErrorBody, description = "Salesforce did not answer as expected")))]
 pub async fn preflight(
     State(state): State<AppState>,
     caller: Caller,
@@ -369,9 +382,14 @@ pub async fn preflight(
         Some(v) => Manifest::from_toml(&v.manifest).map_err(ApiError::internal)?,
         None => Manifest::from_toml("[plugin]\nname = \"none\"\nversion = \"0\"\n").map_err(ApiError::internal)?,
     };
-    let report = crate::salesforce::preflight(client, &manifest)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "salesforce", e.to_string()))?;
+    // Refused credentials are the connection's fault, which the caller can fix (reconnect);
+    // only an org that cannot be reached or answers out of turn is a gateway failure.
+    let report = crate::salesforce::preflight(client, &manifest).await;
+    inner.orgs.keep_rotated_token(&inner.store, &inner.keys, &id, &org).await;
+    let report = report.map_err(|e| match e {
+        SalesforceError::ReconnectNeeded(_) => ApiError::unprocessable("reconnect-needed", e.to_string()),
+        _ => ApiError::new(StatusCode::BAD_GATEWAY, "salesforce", e.to_string()),
+    })?;
     Ok(Json(PreflightView {
         ready: report.api_enabled && report.missing.is_empty(),
         api_enabled: report.api_enabled,

@@ -2,12 +2,12 @@
 //! erasures — which keeps who asked and what went, never the address.
 
 use super::api_time;
+use super::extract::{Json, Path};
 use super::tenants::visible_tenant;
 use crate::service::auth::{Caller, Need};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::{Erasure, ErasureReport, PersonEmail};
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct EraseRequest {
     /// The person's email address (case does not matter).
+    #[schema(format = Email)]
     pub email: String,
 }
 
@@ -54,10 +55,10 @@ impl From<Erasure> for ErasureView {
 }
 
 /// Erases one person's data from the tenant's jobs (payloads, logs, errors) and audit values.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/erasures", tag = "jobs",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/erasures", tag = "jobs", operation_id = "erase_person",
     params(("tenant" = String, Path)), request_body = EraseRequest,
-    responses((status = 200, body = ErasureView), (status = 400, body = crate::service::ErrorBody),
-        (status = 404, body = crate::service::ErrorBody)))]
+    responses((status = 200, body = ErasureView),
+        (status = 400, body = crate::service::ErrorBody, description = "not an email address, or a malformed request")))]
 pub async fn erase(
     State(state): State<AppState>,
     caller: Caller,
@@ -83,9 +84,8 @@ pub async fn erase(
 }
 
 /// The tenant's erasures, newest first.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/erasures", tag = "jobs",
-    params(("tenant" = String, Path)),
-    responses((status = 200, body = Vec<ErasureView>), (status = 404, body = crate::service::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/erasures", tag = "jobs", operation_id = "list_erasures",
+    params(("tenant" = String, Path)), responses((status = 200, body = Vec<ErasureView>)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,

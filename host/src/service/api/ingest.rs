@@ -4,13 +4,13 @@
 //! booking parsed before the database is touched, and the nonce is recorded in the same
 //! transaction as the job.
 
+use super::extract::{Json, Path};
 use crate::service::signing::{self, SignatureError, Verified};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::{Delivery, Ingested};
-use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portico_model::platforms::{self, Platform};
@@ -48,12 +48,12 @@ enum Scheme {
 /// Receives a booking in Portico's canonical JSON, signed with the tenant's webhook secret
 /// (`X-Portico-Timestamp`, `X-Portico-Nonce`, `X-Portico-Signature: v1=<hex>` over
 /// `timestamp.nonce.body`).
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/bookings", tag = "ingestion",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/bookings", tag = "ingestion", operation_id = "ingest_booking", security(()),
     request_body(content = Object, description = "the booking (canonical JSON)"), params(("tenant" = String, Path)),
     responses((status = 202, body = Accepted), (status = 400, body = crate::service::ErrorBody, description = "malformed headers or body"),
-        (status = 401, body = crate::service::ErrorBody, description = "wrong signature or stale timestamp"),
-        (status = 404, body = crate::service::ErrorBody), (status = 409, body = crate::service::ErrorBody, description = "nonce reused"),
-        (status = 413, body = crate::service::ErrorBody)))]
+        (status = 401, body = crate::service::ErrorBody, description = "wrong signature (or unknown tenant) or stale timestamp"),
+        (status = 409, body = crate::service::ErrorBody, description = "nonce reused"),
+        (status = 413, body = crate::service::ErrorBody, description = "larger than `ingest.max_body_bytes`")))]
 pub async fn booking(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -64,9 +64,12 @@ pub async fn booking(
 }
 
 /// Receives a Cal.com webhook (`X-Cal-Signature-256`), mapped to a booking.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks/calcom", tag = "ingestion",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks/calcom", tag = "ingestion", operation_id = "ingest_calcom", security(()),
     request_body(content = Object, description = "a Cal.com webhook delivery"), params(("tenant" = String, Path)),
-    responses((status = 202, body = Accepted), (status = 200, body = Ignored), (status = 400), (status = 401), (status = 404), (status = 413)))]
+    responses((status = 202, body = Accepted), (status = 200, body = Ignored),
+        (status = 400, description = "malformed headers or body"),
+        (status = 401, description = "wrong signature (or unknown tenant)"),
+        (status = 413, description = "larger than `ingest.max_body_bytes`")))]
 pub async fn calcom(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -77,9 +80,13 @@ pub async fn calcom(
 }
 
 /// Receives a Calendly webhook (`Calendly-Webhook-Signature: t=…,v1=…`), mapped to a booking.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks/calendly", tag = "ingestion",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks/calendly", tag = "ingestion", operation_id = "ingest_calendly", security(()),
     request_body(content = Object, description = "a Calendly webhook delivery"), params(("tenant" = String, Path)),
-    responses((status = 202, body = Accepted), (status = 200, body = Ignored), (status = 400), (status = 401), (status = 404), (status = 409), (status = 413)))]
+    responses((status = 202, body = Accepted), (status = 200, body = Ignored),
+        (status = 400, description = "malformed headers or body"),
+        (status = 401, description = "wrong signature (or unknown tenant) or stale timestamp"),
+        (status = 409, description = "nonce reused"),
+        (status = 413, description = "larger than `ingest.max_body_bytes`")))]
 pub async fn calendly(
     State(state): State<AppState>,
     Path(tenant): Path<String>,

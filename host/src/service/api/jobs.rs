@@ -1,12 +1,12 @@
 //! A tenant's jobs (sync state of each booking), replay, and the audit trail.
 
 use super::api_time;
+use super::extract::{Json, Path, Query};
 use super::tenants::visible_tenant;
 use crate::service::auth::{Caller, Need};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::{AuditRecord, Job, JobState, Replay};
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use portico_model::text::{MAX_ERROR_BYTES, clip};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -135,7 +135,7 @@ fn parse_state(s: &str) -> ApiResult<JobState> {
 }
 
 /// The tenant's jobs, newest first.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/jobs", tag = "jobs",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/jobs", tag = "jobs", operation_id = "list_jobs",
     params(("tenant" = String, Path), JobQuery), responses((status = 200, body = Vec<JobView>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -150,8 +150,8 @@ pub async fn list(
 }
 
 /// One job in full.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/jobs/{job}", tag = "jobs",
-    params(("tenant" = String, Path), ("job" = i64, Path)), responses((status = 200, body = JobDetail), (status = 404)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/jobs/{job}", tag = "jobs", operation_id = "get_job",
+    params(("tenant" = String, Path), ("job" = i64, Path)), responses((status = 200, body = JobDetail)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -186,10 +186,10 @@ pub struct Replayed {
 }
 
 /// Replays one failed job, or one whose commit's outcome is unknown (after checking the org).
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/{job}/replay", tag = "jobs",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/{job}/replay", tag = "jobs", operation_id = "replay_job",
     params(("tenant" = String, Path), ("job" = i64, Path)),
-    responses((status = 200, body = Replayed), (status = 404, body = crate::service::ErrorBody),
-        (status = 409, body = crate::service::ErrorBody, description = "not failed, or superseded by a later job")))]
+    responses((status = 200, body = Replayed),
+        (status = 409, body = crate::service::ErrorBody, description = "not failed, its booking purged, or superseded by a later job")))]
 pub async fn replay(
     State(state): State<AppState>,
     caller: Caller,
@@ -205,11 +205,19 @@ pub async fn replay(
                 format!("job {job_id} is {}; only failed jobs and jobs of unknown outcome are replayed", s.as_str()),
             ));
         }
+        Replay::Purged => {
+            return Err(ApiError::conflict(
+                "purged",
+                format!(
+                    "job {job_id}'s booking was purged by the retention policy or erased: nothing is left to replay"
+                ),
+            ));
+        }
         Replay::Superseded { by, kind } => {
             return Err(ApiError::conflict(
                 "superseded",
                 format!(
-                    "job {job_id} is not replayed: job {by} ({kind}) of the same booking already succeeded, \
+                    "job {job_id} is not replayed: job {by} ({kind}) of the same booking succeeded, is running or may have committed, \
                      and replaying the older delivery would write its data over the newer"
                 ),
             ));
@@ -221,7 +229,7 @@ pub async fn replay(
 }
 
 /// Replays every failed job of the tenant that no later job of its booking superseded.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/replay", tag = "jobs",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/replay", tag = "jobs", operation_id = "replay_failed_jobs",
     params(("tenant" = String, Path)), responses((status = 200, body = Replayed)))]
 pub async fn replay_all(
     State(state): State<AppState>,
@@ -236,9 +244,9 @@ pub async fn replay_all(
 }
 
 /// Marks a job whose commit's outcome is unknown as done: its records were found in the org.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/{job}/mark-done", tag = "jobs",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/jobs/{job}/mark-done", tag = "jobs", operation_id = "mark_job_done",
     params(("tenant" = String, Path), ("job" = i64, Path)),
-    responses((status = 200, body = JobView), (status = 404, body = crate::service::ErrorBody),
+    responses((status = 200, body = JobView),
         (status = 409, body = crate::service::ErrorBody, description = "the job's outcome is not unknown")))]
 pub async fn mark_done(
     State(state): State<AppState>,
@@ -273,7 +281,7 @@ pub struct AuditQuery {
 }
 
 /// The tenant's audit trail: every committed record, newest first.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/audit", tag = "jobs",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/audit", tag = "jobs", operation_id = "list_audit",
     params(("tenant" = String, Path), AuditQuery), responses((status = 200, body = Vec<AuditView>)))]
 pub async fn audit(
     State(state): State<AppState>,

@@ -8,10 +8,14 @@
 
 pub mod connection;
 pub mod erasures;
+pub mod extract;
 pub mod ingest;
 pub mod jobs;
+pub mod openapi;
 pub mod plugins;
 pub mod tenants;
+
+pub use openapi::ApiDoc;
 
 use super::{ApiError, AppState};
 use axum::extract::{DefaultBodyLimit, State};
@@ -20,7 +24,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use utoipa::OpenApi;
 
 /// A `201 Created` JSON answer.
 #[derive(Debug)]
@@ -29,45 +32,6 @@ pub struct Created<T>(pub T);
 impl<T: Serialize> IntoResponse for Created<T> {
     fn into_response(self) -> Response {
         (StatusCode::CREATED, Json(self.0)).into_response()
-    }
-}
-
-/// The OpenAPI document of the API.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Portico", description = "Sandboxed host for tenants' Salesforce mapping plugins: admin API and booking ingestion."),
-    paths(
-        tenants::create, tenants::list, tenants::get, tenants::create_key, tenants::list_keys, tenants::revoke_key,
-        tenants::rotate_secret, tenants::get_config, tenants::put_config, tenants::get_limits, tenants::put_limits,
-        plugins::upload, plugins::list, plugins::get, plugins::approve, plugins::activate, plugins::rollback,
-        plugins::activations,
-        connection::put, connection::get, connection::delete, connection::authorize, connection::callback,
-        connection::preflight,
-        jobs::list, jobs::get, jobs::replay, jobs::replay_all, jobs::mark_done, jobs::audit, erasures::erase, erasures::list,
-        ingest::booking, ingest::calcom, ingest::calendly,
-        healthz, readyz, metrics,
-    ),
-    modifiers(&BearerAuth),
-    security(("api_key" = [])),
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("pk_<prefix>_<secret>")
-                    .description(Some("A Portico API key"))
-                    .build(),
-            ),
-        );
     }
 }
 
@@ -81,7 +45,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
         .route(t, get(tenants::get))
         .route(&format!("{t}/keys"), post(tenants::create_key).get(tenants::list_keys))
@@ -115,14 +79,16 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses((status = 200, description = "alive")))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "healthz", security(()),
+    responses((status = 200, description = "alive", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
-    responses((status = 200, description = "ready"), (status = 503, description = "the database does not answer")))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz", security(()),
+    responses((status = 200, description = "ready", body = String, content_type = "text/plain"),
+        (status = 503, description = "the database does not answer", body = String, content_type = "text/plain")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.inner.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
@@ -134,7 +100,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus metrics (text exposition).
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(()), responses((status = 200, body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics", security(()),
+    responses((status = 200, body = String, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let inner = &state.inner;
     if let Ok(depth) = inner.store.queue_depth(None).await {
@@ -150,10 +117,6 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], inner.metrics.encode())
         .into_response()
-}
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }
 
 /// An instant as the API shows it: RFC 3339 in UTC with milliseconds.

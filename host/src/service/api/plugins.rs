@@ -1,15 +1,15 @@
 //! Plugin versions: upload (validated and compiled once), approve a grant, activate, roll back.
 
 use super::api_time;
+use super::extract::{Json, Path};
 use super::tenants::visible_tenant;
 use crate::runtime::LoadError;
 use crate::service::auth::{Caller, Need};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::{Activation, PluginVersion, Uploaded};
-use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_model::{Grant, Manifest};
@@ -71,13 +71,21 @@ fn view(v: PluginVersion, active: Option<&str>) -> ApiResult<VersionView> {
     })
 }
 
-/// Uploads a component (the raw `.wasm` as the body). It is validated — a component of the
-/// `portico:mapper` world, importing only what the host offers, with a valid manifest, within
-/// the size limit — and compiled once; the same bytes again return the existing version.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins", tag = "plugins",
-    request_body(content = Vec<u8>, content_type = "application/wasm"), params(("tenant" = String, Path)),
+/// A component's bytes, as the body of an upload (documentation only: the handler reads raw bytes).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ComponentBytes(pub Vec<u8>);
+
+/// Uploads a component (the raw `.wasm` as the body, whatever its `Content-Type`). It is
+/// validated — a component of the `portico:mapper` world, importing only what the host offers,
+/// with a valid manifest, within the size limit — and compiled once; the same bytes again
+/// return the existing version.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins", tag = "plugins", operation_id = "upload_plugin",
+    request_body(content((ComponentBytes = "application/wasm"), (ComponentBytes = "application/octet-stream"))),
+    params(("tenant" = String, Path)),
     responses((status = 201, body = VersionView), (status = 200, body = VersionView, description = "already uploaded"),
-        (status = 413, body = crate::service::ErrorBody), (status = 422, body = crate::service::ErrorBody)))]
+        (status = 413, body = crate::service::ErrorBody, description = "larger than `runtime.limits.component_bytes`"),
+        (status = 422, body = crate::service::ErrorBody, description = "not a valid plugin component")))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,6 +115,10 @@ pub async fn upload(
         _ => ApiError::unprocessable("invalid-plugin", e.to_string()),
     })?;
     let m = &plugin.manifest.plugin;
+    // TOML may spell U+0000 as an escape; no stored text may hold it (PostgreSQL cannot).
+    if m.name.contains('\0') || m.version.contains('\0') {
+        return Err(ApiError::unprocessable("invalid-plugin", "the manifest's plugin name or version holds U+0000"));
+    }
     let uploaded = state
         .inner
         .store
@@ -124,7 +136,7 @@ pub async fn upload(
 }
 
 /// The tenant's plugin versions, newest first.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/plugins", tag = "plugins",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/plugins", tag = "plugins", operation_id = "list_plugins",
     params(("tenant" = String, Path)), responses((status = 200, body = Vec<VersionView>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -137,8 +149,8 @@ pub async fn list(
 }
 
 /// One version.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/plugins/{digest}", tag = "plugins",
-    params(("tenant" = String, Path), ("digest" = String, Path)), responses((status = 200, body = VersionView), (status = 404)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/plugins/{digest}", tag = "plugins", operation_id = "get_plugin",
+    params(("tenant" = String, Path), ("digest" = String, Path)), responses((status = 200, body = VersionView)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,7 +181,8 @@ pub struct Approval {
 }
 
 /// Approves a version with the manifest's grant or a narrower one.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins/{digest}/approve", tag = "plugins", request_body = Approval,
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins/{digest}/approve", tag = "plugins", operation_id = "approve_plugin",
+    request_body(content = Option<Approval>, description = "optional: without a body, the manifest's grant"),
     params(("tenant" = String, Path), ("digest" = String, Path)),
     responses((status = 200, body = VersionView), (status = 422, body = crate::service::ErrorBody, description = "wider than requested")))]
 pub async fn approve(
@@ -206,7 +219,7 @@ pub struct Activated {
 
 /// Makes an approved version active: jobs claimed from now on run it. Rolling back is
 /// activating an earlier version (or `POST …/plugins/rollback`).
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins/{digest}/activate", tag = "plugins",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins/{digest}/activate", tag = "plugins", operation_id = "activate_plugin",
     params(("tenant" = String, Path), ("digest" = String, Path)),
     responses((status = 200, body = Activated), (status = 409, body = crate::service::ErrorBody, description = "not approved")))]
 pub async fn activate(
@@ -232,7 +245,7 @@ async fn activate_version(state: &AppState, caller: &Caller, id: &str, digest: &
 }
 
 /// Re-activates the version that was active before the current one.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins/rollback", tag = "plugins",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins/rollback", tag = "plugins", operation_id = "roll_back_plugin",
     params(("tenant" = String, Path)),
     responses((status = 200, body = Activated), (status = 409, body = crate::service::ErrorBody, description = "nothing to roll back to")))]
 pub async fn rollback(
@@ -252,14 +265,31 @@ pub async fn rollback(
     activate_version(&state, &caller, &id, &previous).await
 }
 
+/// One activation of the history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivationView {
+    /// The version activated.
+    pub digest: String,
+    /// The version it replaced.
+    pub previous_digest: Option<String>,
+    /// RFC 3339, UTC.
+    pub activated_at: String,
+}
+
+impl From<Activation> for ActivationView {
+    fn from(a: Activation) -> ActivationView {
+        ActivationView { digest: a.digest, previous_digest: a.previous_digest, activated_at: api_time(a.activated_at) }
+    }
+}
+
 /// The activation history, newest first.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/plugins/activations", tag = "plugins",
-    params(("tenant" = String, Path)), responses((status = 200, body = Vec<Object>)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/plugins/activations", tag = "plugins", operation_id = "list_activations",
+    params(("tenant" = String, Path)), responses((status = 200, body = Vec<ActivationView>)))]
 pub async fn activations(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<Activation>>> {
+) -> ApiResult<Json<Vec<ActivationView>>> {
     visible_tenant(&state, &caller, &id, Need::Read).await?;
-    Ok(Json(state.inner.store.activations(&id).await?))
+    Ok(Json(state.inner.store.activations(&id).await?.into_iter().map(ActivationView::from).collect()))
 }

@@ -1,11 +1,11 @@
 //! Tenants (platform admins), API keys and webhook secrets.
 
-use super::Created;
+use super::extract::{Json, Path};
+use super::{Created, api_time};
 use crate::service::auth::{self, Caller, Need, Role};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::{ApiKeyRow, Tenant};
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,11 +17,13 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
     /// 2–63 of `a-z 0-9 -`, starting with a letter or digit.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,62}$")]
     pub id: String,
     /// Display name.
     pub name: String,
-    /// At most this many of its jobs run at once per replica.
+    /// At most this many of its jobs run at once per replica (at least 1).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub max_concurrency: Option<i32>,
 }
 
@@ -36,8 +38,8 @@ pub struct TenantView {
     pub active_digest: Option<String>,
     /// Its concurrency limit.
     pub max_concurrency: Option<i32>,
-    /// Unix ms.
-    pub created_at: i64,
+    /// RFC 3339, UTC.
+    pub created_at: String,
 }
 
 impl From<Tenant> for TenantView {
@@ -47,7 +49,7 @@ impl From<Tenant> for TenantView {
             name: t.name,
             active_digest: t.active_digest,
             max_concurrency: t.max_concurrency,
-            created_at: t.created_at,
+            created_at: api_time(t.created_at),
         }
     }
 }
@@ -83,15 +85,21 @@ pub struct KeyView {
     pub role: String,
     /// Its label.
     pub label: String,
-    /// Unix ms.
-    pub created_at: i64,
-    /// When revoked.
-    pub revoked_at: Option<i64>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// When revoked (RFC 3339, UTC).
+    pub revoked_at: Option<String>,
 }
 
 impl From<ApiKeyRow> for KeyView {
     fn from(k: ApiKeyRow) -> KeyView {
-        KeyView { prefix: k.prefix, role: k.role, label: k.label, created_at: k.created_at, revoked_at: k.revoked_at }
+        KeyView {
+            prefix: k.prefix,
+            role: k.role,
+            label: k.label,
+            created_at: api_time(k.created_at),
+            revoked_at: k.revoked_at.map(api_time),
+        }
     }
 }
 
@@ -133,8 +141,9 @@ pub async fn visible_tenant(state: &AppState, caller: &Caller, id: &str, need: N
 }
 
 /// Creates a tenant with a webhook secret and a tenant-admin key.
-#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
-    responses((status = 201, body = TenantCreated), (status = 409, body = crate::service::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", operation_id = "create_tenant", request_body = NewTenant,
+    responses((status = 201, body = TenantCreated), (status = 409, body = crate::service::ErrorBody, description = "the id is taken"),
+        (status = 422, body = crate::service::ErrorBody, description = "an id or concurrency limit out of bounds")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -145,6 +154,12 @@ pub async fn create(
         return Err(ApiError::unprocessable(
             "bad-tenant-id",
             format!("tenant id `{}` must be 2-63 of a-z 0-9 - and not start with -", new.id),
+        ));
+    }
+    if let Some(n) = new.max_concurrency.filter(|n| *n < 1) {
+        return Err(ApiError::unprocessable(
+            "bad-concurrency",
+            format!("max_concurrency is {n}; it must be 1 or more"),
         ));
     }
     let inner = &state.inner;
@@ -161,7 +176,7 @@ pub async fn create(
 }
 
 /// Lists tenants: all for a platform admin, else the caller's own.
-#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", responses((status = 200, body = Vec<TenantView>)))]
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", operation_id = "list_tenants", responses((status = 200, body = Vec<TenantView>)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TenantView>>> {
     let tenants = match (&caller.role, &caller.tenant) {
         (Role::PlatformAdmin, _) => state.inner.store.tenants().await?,
@@ -172,15 +187,16 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 }
 
 /// One tenant.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants",
-    params(("tenant" = String, Path)), responses((status = 200, body = TenantView), (status = 404)))]
+#[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "get_tenant",
+    params(("tenant" = String, Path)), responses((status = 200, body = TenantView)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<TenantView>> {
     Ok(Json(visible_tenant(&state, &caller, &id, Need::Read).await?.into()))
 }
 
 /// Issues an API key for the tenant (shown once).
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/keys", tag = "keys", request_body = NewKey,
-    params(("tenant" = String, Path)), responses((status = 201, body = KeyCreated)))]
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/keys", tag = "keys", operation_id = "create_key", request_body = NewKey,
+    params(("tenant" = String, Path)), responses((status = 201, body = KeyCreated),
+        (status = 422, body = crate::service::ErrorBody, description = "a platform-admin role")))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -201,7 +217,7 @@ pub async fn create_key(
 }
 
 /// The tenant's keys (prefixes and roles only).
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "keys",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "keys", operation_id = "list_keys",
     params(("tenant" = String, Path)), responses((status = 200, body = Vec<KeyView>)))]
 pub async fn list_keys(
     State(state): State<AppState>,
@@ -213,8 +229,9 @@ pub async fn list_keys(
 }
 
 /// Revokes one of the tenant's keys at once.
-#[utoipa::path(delete, path = "/v1/tenants/{tenant}/keys/{prefix}", tag = "keys",
-    params(("tenant" = String, Path), ("prefix" = String, Path)), responses((status = 204), (status = 404)))]
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/keys/{prefix}", tag = "keys", operation_id = "revoke_key",
+    params(("tenant" = String, Path), ("prefix" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::service::ErrorBody, description = "no such tenant, or no live key with this prefix")))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -229,7 +246,7 @@ pub async fn revoke_key(
 }
 
 /// Replaces the webhook secret (shown once); deliveries signed with the old one are refused.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhook-secret", tag = "tenants",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhook-secret", tag = "tenants", operation_id = "rotate_webhook_secret",
     params(("tenant" = String, Path)), responses((status = 200, body = SecretRotated)))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
@@ -247,7 +264,7 @@ pub async fn rotate_secret(
 pub type ConfigValues = std::collections::BTreeMap<String, String>;
 
 /// The tenant's plugin settings.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/config", tag = "plugins",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/config", tag = "plugins", operation_id = "get_config",
     params(("tenant" = String, Path)), responses((status = 200, body = std::collections::BTreeMap<String, String>)))]
 pub async fn get_config(
     State(state): State<AppState>,
@@ -259,9 +276,10 @@ pub async fn get_config(
 }
 
 /// Replaces the tenant's plugin settings (a JSON object of strings).
-#[utoipa::path(put, path = "/v1/tenants/{tenant}/config", tag = "plugins",
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/config", tag = "plugins", operation_id = "put_config",
     request_body = std::collections::BTreeMap<String, String>,
-    params(("tenant" = String, Path)), responses((status = 200, body = std::collections::BTreeMap<String, String>)))]
+    params(("tenant" = String, Path)), responses((status = 200, body = std::collections::BTreeMap<String, String>),
+        (status = 422, body = crate::service::ErrorBody, description = "an empty or long key, or more than 64 KiB")))]
 pub async fn put_config(
     State(state): State<AppState>,
     caller: Caller,
@@ -282,7 +300,7 @@ pub async fn put_config(
 }
 
 /// The tenant's sandbox limits in force (the service's defaults with its overrides).
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/limits", tag = "tenants",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/limits", tag = "tenants", operation_id = "get_limits",
     params(("tenant" = String, Path)), responses((status = 200, body = Object)))]
 pub async fn get_limits(
     State(state): State<AppState>,
@@ -298,7 +316,7 @@ pub async fn get_limits(
 
 /// Sets the tenant's sandbox limits (platform admins only): a JSON object of the fields that
 /// differ from the service's defaults (`{}` clears them). Memory cannot exceed the pool's slot.
-#[utoipa::path(put, path = "/v1/tenants/{tenant}/limits", tag = "tenants", request_body = Object,
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/limits", tag = "tenants", operation_id = "put_limits", request_body = Object,
     params(("tenant" = String, Path)), responses((status = 200, body = Object), (status = 422, body = crate::service::ErrorBody)))]
 pub async fn put_limits(
     State(state): State<AppState>,
