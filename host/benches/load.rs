@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo bench -p portico-host --bench load -- [--bookings 20000] [--concurrency 64]
-//!     [--tenants 4] [--latency-ms 0] [--database sqlite|postgres://…] [--workers 64]
+//!     [--tenants 4] [--latency-ms 0] [--database sqlite|postgres://…] [--workers 64] [--new-attendees]
 //! ```
 
 use portico_host::service::client::PorticoClient;
@@ -25,11 +25,14 @@ struct Args {
     latency_ms: u64,
     database: String,
     workers: usize,
+    /// Every booking from a new attendee: lead-event then creates a Lead each time (a unit with
+    /// a create, which is noted before its commit).
+    new_attendees: bool,
 }
 
 fn args() -> Args {
     let mut a =
-        Args { bookings: 20_000, concurrency: 64, tenants: 4, latency_ms: 0, database: "sqlite".into(), workers: 64 };
+        Args { bookings: 20_000, concurrency: 64, tenants: 4, latency_ms: 0, database: "sqlite".into(), workers: 64, new_attendees: false };
     let argv: Vec<String> = std::env::args().collect();
     let value = |name: &str| argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).cloned();
     if let Some(v) = value("--bookings") {
@@ -47,6 +50,7 @@ fn args() -> Args {
     if let Some(v) = value("--database") {
         a.database = v;
     }
+    a.new_attendees = argv.iter().any(|x| x == "--new-attendees");
     if let Some(v) = value("--workers") {
         a.workers = v.parse().expect("--workers N");
     }
@@ -179,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
     let mut senders = Vec::new();
     for _ in 0..args.concurrency {
         let (tenants, next, template, total) = (tenants.clone(), next.clone(), template.clone(), args.bookings);
+        let new_attendees = args.new_attendees;
         senders.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut last = Vec::new();
@@ -190,6 +195,9 @@ async fn main() -> anyhow::Result<()> {
                 let (id, secret, api) = &tenants[n % tenants.len()];
                 let mut b = template.clone();
                 b["id"] = json!(format!("bk-load-{n}"));
+                if new_attendees {
+                    b["attendees"][0]["email"] = json!(format!("load-{n}@attendee.example"));
+                }
                 let body = serde_json::to_vec(&b).expect("json");
                 let t = Instant::now();
                 let answer = api.send_booking(id, secret, &body).await.expect("send");
