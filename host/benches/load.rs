@@ -31,8 +31,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a =
-        Args { bookings: 20_000, concurrency: 64, tenants: 4, latency_ms: 0, database: "sqlite".into(), workers: 64, new_attendees: false };
+    let mut a = Args {
+        bookings: 20_000,
+        concurrency: 64,
+        tenants: 4,
+        latency_ms: 0,
+        database: "sqlite".into(),
+        workers: 64,
+        new_attendees: false,
+    };
     let argv: Vec<String> = std::env::args().collect();
     let value = |name: &str| argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).cloned();
     if let Some(v) = value("--bookings") {
