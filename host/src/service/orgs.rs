@@ -34,7 +34,6 @@ impl std::fmt::Debug for ConnectionSecrets {
 pub struct Org {
     /// The client.
     pub client: Arc<SalesforceClient>,
-    version: i64,
     /// The versions this client stands for: the connection it was built from, and each version
     /// written when it stored a rotated refresh token. A row of any other version is another
     /// connection (replaced, or deleted and made again).
@@ -43,6 +42,11 @@ pub struct Org {
 }
 
 impl Org {
+    /// The connection's newest version this client stands for.
+    fn version(&self) -> i64 {
+        *self.versions.last().expect("an org has the version it was built from")
+    }
+
     /// API calls made since the last time this was asked (each call is reported once).
     pub fn new_calls(&self) -> u64 {
         let total = self.client.api_calls();
@@ -93,7 +97,6 @@ impl Orgs {
         let client = self.client(keys, tenant, row)?;
         let org = Arc::new(Org {
             client: Arc::new(client),
-            version: row.updated_at,
             versions: vec![row.updated_at],
             reported_calls: AtomicU64::new(0),
         });
@@ -131,7 +134,7 @@ impl Orgs {
     ) -> Result<(), String> {
         let current = self.clients.lock().expect("orgs lock").get(tenant).cloned();
         let current = current.filter(|c| Arc::ptr_eq(&c.client, &org.client));
-        let version = current.as_ref().map_or(org.version, |c| c.version);
+        let version = current.as_ref().map_or(org.version(), |c| c.version());
         let result = async {
             let row = store.connection(tenant).await.map_err(|e| e.to_string())?;
             let Some(row) = row.filter(|r| r.updated_at == version) else { return Ok(None) };
@@ -154,7 +157,6 @@ impl Orgs {
                     versions.push(now);
                     let renewed = Org {
                         client: current.client.clone(),
-                        version: now,
                         versions,
                         reported_calls: AtomicU64::new(current.reported_calls.load(Ordering::Relaxed)),
                     };
