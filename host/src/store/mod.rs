@@ -5,6 +5,7 @@
 //! row locking with `FOR UPDATE SKIP LOCKED` — is per backend. Migrations are per backend
 //! (`host/migrations/{sqlite,postgres}`).
 
+mod accounts;
 mod audit;
 mod connections;
 mod ingest;
@@ -13,17 +14,24 @@ mod plugins;
 mod queue;
 mod results;
 mod retention;
+mod security;
+mod sessions;
 mod tenants;
 mod throttle;
+mod tokens;
 
+pub use accounts::{MembershipRow, RoleRow, UserRow};
 pub use audit::{AuditRecord, NewAudit};
 pub use connections::ConnectionRow;
 pub use jobs::{Claim, Completion, Delivery, Enqueued, Ingested, Job, JobState, QueueDepth, RunReport};
 pub use plugins::{Activation, PluginVersion, Uploaded};
 pub use results::{Next, Replay, ReplayedAll};
 pub use retention::{Erasure, ErasureReport, NotAnEmail, PURGED_PAYLOAD, PersonEmail, Purged, Retention};
+pub use security::{NewSecurityEvent, SecurityEvent};
+pub use sessions::SessionRow;
 pub use tenants::{ApiKeyRow, Tenant};
 pub use throttle::LockoutPolicy;
+pub use tokens::{TokenKind, TokenRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};

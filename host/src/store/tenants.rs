@@ -24,6 +24,12 @@ pub struct Tenant {
     pub limits: Option<String>,
     /// Unix ms.
     pub created_at: i64,
+    /// The reseller tenant it belongs to, if any.
+    pub parent_id: Option<String>,
+    /// `1` when every member must use two-factor authentication.
+    pub require_2fa: i64,
+    /// Days a member's password stays valid (`None`: no expiry).
+    pub password_max_age_days: Option<i64>,
 }
 
 /// A stored API key (never the secret).
@@ -44,31 +50,41 @@ pub struct ApiKeyRow {
     pub created_at: i64,
     /// When it was revoked.
     pub revoked_at: Option<i64>,
+    /// When it stops working, if it expires.
+    pub expires_at: Option<i64>,
+    /// When it last authenticated a request (to the minute).
+    pub last_used_at: Option<i64>,
+    /// Who issued it (`user:…`, `key:…`, `operator`).
+    pub created_by: Option<String>,
 }
 
-const TENANT_COLUMNS: &str = "id, name, webhook_secret, active_digest, config, max_concurrency, limits, created_at";
-const KEY_COLUMNS: &str = "prefix, secret_hash, tenant_id, role, label, created_at, revoked_at";
+const TENANT_COLUMNS: &str = "id, name, webhook_secret, active_digest, config, max_concurrency, limits, created_at, \
+     parent_id, require_2fa, password_max_age_days";
+const KEY_COLUMNS: &str =
+    "prefix, secret_hash, tenant_id, role, label, created_at, revoked_at, expires_at, last_used_at, created_by";
 
 impl Store {
-    /// Creates a tenant; `false` when the id is taken.
+    /// Creates a tenant (a child of `parent`, if given); `false` when the id is taken.
     pub async fn create_tenant(
         &self,
         id: &str,
         name: &str,
         sealed_secret: &str,
         max_concurrency: Option<i32>,
+        parent: Option<&str>,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let done = on_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO tenants (id, name, webhook_secret, max_concurrency, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO tenants (id, name, webhook_secret, max_concurrency, created_at, parent_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
             )
             .bind(id)
             .bind(name)
             .bind(sealed_secret)
             .bind(max_concurrency)
             .bind(now_ms)
+            .bind(parent)
             .execute(pool)
             .await?
             .rows_affected()
@@ -86,6 +102,41 @@ impl Store {
     pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id");
         Ok(on_read_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await?))
+    }
+
+    /// The child tenants of `parents`, as (child, parent).
+    pub async fn children(&self, parents: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (1..=parents.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT id, parent_id FROM tenants WHERE parent_id IN ({list}) ORDER BY id");
+        Ok(on_read_pool!(self, |pool| {
+            let mut query = sqlx::query_as(&sql);
+            for p in parents {
+                query = query.bind(p);
+            }
+            query.fetch_all(pool).await?
+        }))
+    }
+
+    /// Sets a tenant's security policy.
+    pub async fn set_security_policy(
+        &self,
+        id: &str,
+        require_2fa: bool,
+        password_max_age_days: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("UPDATE tenants SET require_2fa = $1, password_max_age_days = $2 WHERE id = $3")
+                .bind(i64::from(require_2fa))
+                .bind(password_max_age_days)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// Replaces a tenant's sealed webhook secret.
@@ -131,7 +182,8 @@ impl Store {
     pub async fn insert_key(&self, key: &ApiKeyRow) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO api_keys (prefix, secret_hash, tenant_id, role, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO api_keys (prefix, secret_hash, tenant_id, role, label, created_at, expires_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&key.prefix)
             .bind(&key.secret_hash)
@@ -139,6 +191,8 @@ impl Store {
             .bind(&key.role)
             .bind(&key.label)
             .bind(key.created_at)
+            .bind(key.expires_at)
+            .bind(&key.created_by)
             .execute(pool)
             .await?;
         });
@@ -149,6 +203,21 @@ impl Store {
     pub async fn key(&self, prefix: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE prefix = $1");
         Ok(on_read_pool!(self, |pool| sqlx::query_as(&sql).bind(prefix).fetch_optional(pool).await?))
+    }
+
+    /// Notes that a key was used now, at most once a minute (a write per request would be a
+    /// write per request).
+    pub async fn touch_key(&self, prefix: &str, now_ms: i64) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $1 WHERE prefix = $2 AND (last_used_at IS NULL OR last_used_at < $1 - 60000)",
+            )
+            .bind(now_ms)
+            .bind(prefix)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// A tenant's keys (`None`: the platform admins' keys).
