@@ -6,8 +6,9 @@ use super::runtime;
 use super::serve::{DevTenant, print_job, until_signal};
 use crate::runtime::{Call, RuntimeConfig};
 use crate::service::client::PorticoClient;
+use crate::service::ops::{self, Principal};
 use crate::service::secrets::KeyRing;
-use crate::service::{self, AppState, ServeConfig, auth};
+use crate::service::{self, AppState, ServeConfig};
 use anyhow::Context;
 use portico_model::Booking;
 use std::path::{Path, PathBuf};
@@ -44,8 +45,9 @@ pub(super) async fn dev(dir: PathBuf, port: u16, cache_dir: Option<PathBuf>, onc
     // The platform admin key lives only for this run; the demo tenant's secrets are re-issued
     // each run and written to the dev folder for `portico send`.
     let store = &state.inner.store;
-    let admin = auth::issue(auth::Role::PlatformAdmin, None, "portico dev");
-    store.insert_key(&admin.row).await?;
+    let operator = Principal::operator();
+    let admin =
+        ops::keys::create_platform_key(&state, &operator, "portico dev").await.map_err(super::serve::op_error)?;
     let api = PorticoClient::new(&url, Some(&admin.key));
     let tenant = "demo";
     if store.tenant(tenant).await?.is_none() {
@@ -66,6 +68,7 @@ pub(super) async fn dev(dir: PathBuf, port: u16, cache_dir: Option<PathBuf>, onc
     let digest = tenant_api.install(tenant, example.wasm).await?;
     use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
     tenant_api.connect(tenant, &emulator.base_url, CLIENT_ID, CLIENT_SECRET).await?;
+    let (login, password) = demo_login(&state, &operator, tenant).await?;
     let dev_file = dir.join("demo-tenant.json");
     let saved = DevTenant {
         url: url.clone(),
@@ -80,6 +83,7 @@ pub(super) async fn dev(dir: PathBuf, port: u16, cache_dir: Option<PathBuf>, onc
     println!("  emulated org    {} (in-process Salesforce emulator)", emulator.base_url);
     println!("  tenant          `{tenant}`, plugin lead-event {digest} approved and active");
     println!("  secrets         {} (webhook secret, tenant admin key)", dev_file.display());
+    println!("  sign in         {login} / {password}  (platform admin and owner of `{tenant}`; new each run)");
     println!();
     let sample = root.join(example.dir).join("samples/new-lead.booking.json");
     println!("Sending the sample booking {} ...", sample.strip_prefix(&root).unwrap_or(&sample).display());
@@ -100,6 +104,21 @@ pub(super) async fn dev(dir: PathBuf, port: u16, cache_dir: Option<PathBuf>, onc
     until_signal().await;
     running.shutdown().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo admin account: platform staff and owner of the demo tenant, with a new password
+/// each run (printed, never stored in the clear).
+async fn demo_login(state: &AppState, operator: &Principal, tenant: &str) -> anyhow::Result<(String, String)> {
+    const LOGIN: &str = "admin@portico.dev";
+    let password = crate::service::accounts::new_token();
+    let e = super::serve::op_error;
+    if state.inner.store.user_by_email(LOGIN).await?.is_none() {
+        ops::accounts::create_user(state, operator, LOGIN, &password, true).await.map_err(e)?;
+    } else {
+        ops::accounts::set_password(state, operator, LOGIN, &password).await.map_err(e)?;
+    }
+    ops::accounts::add_member(state, operator, tenant, LOGIN, "tenant-owner").await.map_err(e)?;
+    Ok((LOGIN.to_owned(), password))
 }
 
 fn rel(root: &Path, path: &Path) -> String {

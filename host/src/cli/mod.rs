@@ -119,6 +119,23 @@ enum AdminCommand {
         #[arg(long, default_value = "platform admin")]
         label: String,
     },
+    /// Create a person's account in the configured database (`--platform-admin` for the first
+    /// one). Its password is read from stdin with `--password-stdin`, else generated and
+    /// printed once.
+    CreateUser {
+        /// The config file.
+        #[arg(long, env = "PORTICO_CONFIG")]
+        config: Option<PathBuf>,
+        /// Their email (their sign-in name).
+        #[arg(long)]
+        email: String,
+        /// Platform staff: may do everything in every tenant.
+        #[arg(long)]
+        platform_admin: bool,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Print a new random master key (`id:base64`) for PORTICO_MASTER_KEY or master_key_file.
     GenerateMasterKey {
         /// The key id (stored with every value it seals, so keys can rotate).
@@ -181,6 +198,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve { config } => serve::serve(config).await,
         Command::Admin(AdminCommand::CreateKey { config, label }) => serve::create_admin_key(config, label).await,
+        Command::Admin(AdminCommand::CreateUser { config, email, platform_admin, password_stdin }) => {
+            serve::create_user(config, email, platform_admin, password_stdin).await
+        }
         Command::Admin(AdminCommand::GenerateMasterKey { id }) => Ok(serve::generate_master_key(&id)),
         #[cfg(feature = "dev")]
         Command::Dev { dir, port, once } => dev::dev(dir, port, cache_dir, once).await,

@@ -1,8 +1,9 @@
 //! `portico serve`, `portico admin` and `portico send`: running the service.
 
 use crate::service::client::PorticoClient;
+use crate::service::ops::{self, Principal};
 use crate::service::secrets::KeyRing;
-use crate::service::{self, AppState, ServeConfig, auth};
+use crate::service::{self, AppState, ServeConfig};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,13 +55,51 @@ pub(super) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<ExitCo
 
 /// `portico admin create-key`: a platform admin key, printed once.
 pub(super) async fn create_admin_key(config_path: Option<PathBuf>, label: String) -> anyhow::Result<ExitCode> {
-    let config = ServeConfig::load(config_path.as_deref())?;
-    let store = crate::store::Store::open(&config.database_url).await?;
-    let key = auth::issue(auth::Role::PlatformAdmin, None, &label);
-    store.insert_key(&key.row).await?;
+    let state = operator_state(config_path).await?;
+    let key = ops::keys::create_platform_key(&state, &Principal::operator(), &label).await.map_err(op_error)?;
     println!("{}", key.key);
     eprintln!("platform admin key {} created; it is shown only this once", key.row.prefix);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `portico admin create-user`: an account, with the password read from stdin
+/// (`--password-stdin`) or generated and printed once.
+pub(super) async fn create_user(
+    config_path: Option<PathBuf>,
+    email: String,
+    platform_admin: bool,
+    password_stdin: bool,
+) -> anyhow::Result<ExitCode> {
+    let state = operator_state(config_path).await?;
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (crate::service::accounts::new_token(), true)
+    };
+    let user = ops::accounts::create_user(&state, &Principal::operator(), &email, &password, platform_admin)
+        .await
+        .map_err(op_error)?;
+    let kind = if platform_admin { "platform admin" } else { "user" };
+    eprintln!("{kind} {} created; sign in at {}/v1/session", user.email, state.inner.config.public_url);
+    if generated {
+        println!("{password}");
+        eprintln!("its password (above) is shown only this once; change it after signing in");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The service's state for an operator's one-off command.
+async fn operator_state(config_path: Option<PathBuf>) -> anyhow::Result<AppState> {
+    let config = ServeConfig::load(config_path.as_deref())?;
+    let keys = key_ring(&config)?;
+    AppState::new(config, keys).await
+}
+
+/// An operation's refusal as a command's error.
+pub(super) fn op_error(e: crate::service::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({})", e.message, e.code)
 }
 
 /// `portico admin generate-master-key`.

@@ -1,168 +1,90 @@
-//! API keys, roles and the throttle on failed authentication.
-//!
-//! A key is `pk_<prefix>_<secret>`: the prefix names it (and is safe to show and log), the
-//! secret is 32 random bytes stored only as its SHA-256 — a random secret needs no slow hash —
-//! and compared in constant time. Keys are shown once, at creation.
+//! Authenticating requests: API keys and session cookies (with CSRF), the client's address,
+//! and the throttle on failed authentication. What a principal may do is decided by the
+//! application layer (`service::ops`).
 
 use super::error::{ApiError, ApiResult};
+use super::ops::{Principal, principal_load, sessions};
 use super::{AppState, now_ms};
-use crate::store::{ApiKeyRow, LockoutPolicy, Store};
+use crate::store::{LockoutPolicy, Store};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use subtle::ConstantTimeEq;
 
-/// What a key may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// Manages tenants; may act on any tenant.
-    PlatformAdmin,
-    /// Manages one tenant: plugins, grants, config, connection, jobs, keys.
-    TenantAdmin,
-    /// Reads one tenant's state.
-    Viewer,
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "portico_session";
+/// The header a cookie-authenticated state-changing request echoes its session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The client's address as failures are counted (see [`client_address`]).
+pub fn request_address(parts: &Parts, state: &AppState) -> IpAddr {
+    let peer =
+        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    client_address(peer, &parts.headers, &state.inner.config.auth.trusted_proxies)
 }
 
-impl Role {
-    /// Its stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::PlatformAdmin => "platform-admin",
-            Role::TenantAdmin => "tenant-admin",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Role> {
-        match s {
-            "platform-admin" => Some(Role::PlatformAdmin),
-            "tenant-admin" => Some(Role::TenantAdmin),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
+/// The session token a request's cookie carries, if any.
+pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
 }
 
-/// A new key: the stored row and the full key, to show once.
-#[derive(Debug)]
-pub struct IssuedKey {
-    /// What is stored.
-    pub row: ApiKeyRow,
-    /// `pk_<prefix>_<secret>`.
-    pub key: String,
-}
-
-/// Makes a new key for `tenant` (or a platform admin key with `None`).
-pub fn issue(role: Role, tenant: Option<&str>, label: &str) -> IssuedKey {
-    let prefix = hex::encode(super::random_bytes::<6>());
-    let secret = URL_SAFE_NO_PAD.encode(super::random_bytes::<32>());
-    let row = ApiKeyRow {
-        prefix: prefix.clone(),
-        secret_hash: hash(&secret),
-        tenant_id: tenant.map(str::to_owned),
-        role: role.as_str().to_owned(),
-        label: label.to_owned(),
-        created_at: now_ms(),
-        revoked_at: None,
-    };
-    IssuedKey { row, key: format!("pk_{prefix}_{secret}") }
-}
-
-fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// Splits `pk_<prefix>_<secret>`.
-fn parse_key(key: &str) -> Option<(&str, &str)> {
-    let rest = key.strip_prefix("pk_")?;
-    let (prefix, secret) = rest.split_once('_')?;
-    (prefix.len() == 12 && !secret.is_empty()).then_some((prefix, secret))
-}
-
-/// What a request needs of its caller for a tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Need {
-    /// Read the tenant's state.
-    Read,
-    /// Change the tenant's state.
-    Admin,
-}
-
-/// An authenticated caller.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    /// The key's prefix.
-    pub key: String,
-    /// Its role.
-    pub role: Role,
-    /// Its tenant (`None` for platform admins).
-    pub tenant: Option<String>,
-}
-
-impl Caller {
-    /// Checks the caller may act on `tenant`. Another tenant's resources answer 404, exactly
-    /// as if they did not exist.
-    pub fn check(&self, tenant: &str, need: Need) -> ApiResult<()> {
-        if self.role == Role::PlatformAdmin {
-            return Ok(());
-        }
-        if self.tenant.as_deref() != Some(tenant) {
-            return Err(ApiError::not_found(format!("no tenant `{tenant}`")));
-        }
-        if need == Need::Admin && self.role == Role::Viewer {
-            return Err(ApiError::forbidden("this key is a viewer key: it may read, not change"));
-        }
-        Ok(())
-    }
-
-    /// Checks the caller is a platform admin.
-    pub fn platform_admin(&self) -> ApiResult<()> {
-        if self.role == Role::PlatformAdmin {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("only a platform admin key may do this"))
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
+/// Authenticates a request: an API key (`Authorization: Bearer pk_…`) or a session cookie. A
+/// cookie-authenticated request that changes state must echo the session's CSRF token in
+/// `X-CSRF-Token` — a cross-site form cannot read it, so it cannot forge the request.
+impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let peer =
-            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let client = client_address(peer, &parts.headers, &state.inner.config.auth.trusted_proxies);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+        let client = request_address(parts, state);
         let (throttle, store) = (&state.inner.throttle, &state.inner.store);
         throttle.check(store, client).await?;
-        let presented = parts
+        let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        let Some(presented) = presented else {
-            return Err(ApiError::unauthorized("missing-key", "send an API key as `Authorization: Bearer pk_…`"));
+        if let Some(presented) = bearer {
+            return match principal_load::by_key(state, presented, client).await? {
+                Some(principal) => Ok(principal),
+                None => {
+                    tracing::warn!(%client, "API authentication failed");
+                    throttle.failure(store, client).await?;
+                    Err(ApiError::unauthorized(
+                        "bad-key",
+                        "the API key is not valid (unknown, wrong, revoked or expired)",
+                    ))
+                }
+            };
+        }
+        let Some(token) = session_token(&parts.headers) else {
+            return Err(ApiError::unauthorized(
+                "unauthenticated",
+                "sign in (POST /v1/session) or send an API key as `Authorization: Bearer pk_…`",
+            ));
         };
-        let verified = match parse_key(presented) {
-            None => None,
-            Some((prefix, secret)) => state.inner.store.key(prefix).await?.filter(|row| {
-                let matches: bool = hash(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
-                matches && row.revoked_at.is_none()
-            }),
+        let Some((principal, session)) = sessions::by_cookie(state, &token, client).await? else {
+            return Err(ApiError::unauthorized("session-ended", "the session ended or expired; sign in again"));
         };
-        let Some(row) = verified else {
-            tracing::warn!(%client, "API authentication failed");
-            throttle.failure(store, client).await?;
-            return Err(ApiError::unauthorized("bad-key", "the API key is not valid (unknown, wrong or revoked)"));
-        };
-        let role = Role::parse(&row.role).ok_or_else(|| ApiError::internal(format!("key role `{}`", row.role)))?;
-        Ok(Caller { key: row.prefix, role, tenant: row.tenant_id })
+        if !parts.method.is_safe() {
+            let echoed = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+            let matches: bool = echoed.ct_eq(session.csrf_token.as_bytes()).into();
+            if !matches {
+                return Err(ApiError::forbidden_code(
+                    "csrf",
+                    "a signed-in request that changes something must send the session's CSRF token in `X-CSRF-Token`",
+                ));
+            }
+        }
+        Ok(principal)
     }
 }
 
@@ -273,33 +195,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_round_trip_and_hash() {
-        let issued = issue(Role::Viewer, Some("acme"), "dashboard");
-        let (prefix, secret) = parse_key(&issued.key).unwrap();
-        assert_eq!(prefix, issued.row.prefix);
-        assert_eq!(hash(secret), issued.row.secret_hash);
-        assert!(!issued.row.secret_hash.contains(secret));
-        assert!(parse_key("pk_short_x").is_none() && parse_key("Bearer").is_none());
-    }
-
-    #[test]
     fn ipv6_failures_count_per_64() {
         let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
         assert_eq!(lockout_key(a), lockout_key(b));
         assert_ne!(lockout_key(a), lockout_key("2001:db8:1:3::1".parse().unwrap()));
         assert_eq!(lockout_key("::ffff:203.0.113.9".parse().unwrap()), "203.0.113.9");
-    }
-
-    #[test]
-    fn viewers_read_and_other_tenants_are_not_found() {
-        let viewer = Caller { key: "k".into(), role: Role::Viewer, tenant: Some("acme".into()) };
-        assert!(viewer.check("acme", Need::Read).is_ok());
-        assert_eq!(viewer.check("acme", Need::Admin).unwrap_err().status, 403);
-        assert_eq!(viewer.check("globex", Need::Read).unwrap_err().status, 404);
-        let admin = Caller { key: "k".into(), role: Role::TenantAdmin, tenant: Some("acme".into()) };
-        assert_eq!(admin.check("globex", Need::Admin).unwrap_err().status, 404);
-        assert_eq!(admin.platform_admin().unwrap_err().status, 403);
     }
 
     #[test]

@@ -12,7 +12,21 @@ use std::time::Duration;
 pub struct PorticoClient {
     base: String,
     key: Option<String>,
+    session: Option<Session>,
     http: reqwest::Client,
+}
+
+/// A signed-in session: the cookie and the CSRF token to echo.
+#[derive(Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Session(..)")
+    }
 }
 
 /// An answer: status and JSON body (`Null` when empty or not JSON).
@@ -38,12 +52,35 @@ impl PorticoClient {
     /// A client of the service at `base` (`http://127.0.0.1:8080`).
     pub fn new(base: &str, key: Option<&str>) -> PorticoClient {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("an HTTP client");
-        PorticoClient { base: base.trim_end_matches('/').to_owned(), key: key.map(str::to_owned), http }
+        PorticoClient { base: base.trim_end_matches('/').to_owned(), key: key.map(str::to_owned), session: None, http }
     }
 
     /// The same service with another key.
     pub fn with_key(&self, key: &str) -> PorticoClient {
-        PorticoClient { key: Some(key.to_owned()), ..self.clone() }
+        PorticoClient { key: Some(key.to_owned()), session: None, ..self.clone() }
+    }
+
+    /// Signs in with `body` (`{"email", "password", "totp_code"?, …}`): on success a client
+    /// that sends the session cookie (and its CSRF token on requests that change something);
+    /// otherwise the refusal.
+    pub async fn sign_in(&self, body: &Value) -> anyhow::Result<Result<PorticoClient, Answer>> {
+        let response = self.http.post(format!("{}/v1/session", self.base)).json(body).send().await?;
+        let cookie = response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        let answer = Self::answer(response).await?;
+        let (Some(cookie), true) = (cookie, answer.status.is_success()) else { return Ok(Err(answer)) };
+        let csrf = answer.body["csrf_token"].as_str().unwrap_or_default().to_owned();
+        Ok(Ok(PorticoClient { key: None, session: Some(Session { cookie, csrf }), ..self.clone() }))
+    }
+
+    /// The same session without its CSRF token (to show it is needed).
+    pub fn without_csrf(&self) -> PorticoClient {
+        let session = self.session.clone().map(|s| Session { csrf: String::new(), ..s });
+        PorticoClient { session, ..self.clone() }
     }
 
     /// The base URL.
@@ -53,14 +90,30 @@ impl PorticoClient {
 
     /// Sends a request with the key and an optional JSON body.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(key) = &self.key {
-            request = request.bearer_auth(key);
-        }
+        let mut request = self.credentials(self.http.request(method.clone(), format!("{}{path}", self.base)), &method);
         if let Some(body) = body {
             request = request.json(body);
         }
         Self::answer(request.send().await.with_context(|| format!("calling {}{path}", self.base))?).await
+    }
+
+    /// Adds the key, or the session's cookie (and CSRF token when `method` changes something).
+    fn credentials(&self, mut request: reqwest::RequestBuilder, method: &Method) -> reqwest::RequestBuilder {
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(session) = &self.session {
+            request = request.header(reqwest::header::COOKIE, &session.cookie);
+            if method_changes(method) && !session.csrf.is_empty() {
+                request = request.header("x-csrf-token", &session.csrf);
+            }
+        }
+        request
+    }
+
+    /// `DELETE`.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Answer> {
+        self.call(Method::DELETE, path, None).await
     }
 
     async fn answer(response: reqwest::Response) -> anyhow::Result<Answer> {
@@ -91,9 +144,7 @@ impl PorticoClient {
             .post(format!("{}/v1/tenants/{tenant}/plugins", self.base))
             .header("content-type", "application/wasm")
             .body(wasm.to_vec());
-        if let Some(key) = &self.key {
-            request = request.bearer_auth(key);
-        }
+        request = self.credentials(request, &Method::POST);
         Self::answer(request.send().await?).await
     }
 
@@ -165,4 +216,8 @@ impl PorticoClient {
 
 fn str_field(v: &Value, name: &str) -> anyhow::Result<String> {
     v[name].as_str().map(str::to_owned).with_context(|| format!("no `{name}` in {v}"))
+}
+
+fn method_changes(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

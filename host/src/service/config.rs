@@ -32,6 +32,8 @@ pub struct ServeConfig {
     pub ingest: IngestConfig,
     /// API key authentication.
     pub auth: AuthConfig,
+    /// People's accounts: passwords, sessions, lockout, two-factor policy.
+    pub accounts: super::accounts::AccountsConfig,
     /// The sandbox: engine settings and the default (and maximum) limits of every invocation;
     /// `runtime.limits.component_bytes` is also the largest plugin upload.
     pub runtime: crate::runtime::RuntimeConfig,
@@ -122,6 +124,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("workers", &self.workers)
             .field("ingest", &self.ingest)
             .field("auth", &self.auth)
+            .field("accounts", &self.accounts)
             .field("runtime", &self.runtime)
             .field("retention", &self.retention)
             .finish()
@@ -152,6 +155,7 @@ impl Default for ServeConfig {
             workers: WorkerConfig::default(),
             ingest: IngestConfig::default(),
             auth: AuthConfig::default(),
+            accounts: super::accounts::AccountsConfig::default(),
             runtime: crate::runtime::RuntimeConfig::default(),
             retention: RetentionConfig::default(),
         }
@@ -222,6 +226,12 @@ impl WorkerConfig {
 }
 
 impl ServeConfig {
+    /// Whether session cookies are marked `Secure`: as configured, else when the public URL
+    /// is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.accounts.secure_cookies.unwrap_or_else(|| self.public_url.starts_with("https://"))
+    }
+
     /// Reads the file (if any), then applies `PORTICO_LISTEN`, `DATABASE_URL`,
     /// `PORTICO_PUBLIC_URL` and `PORTICO_MASTER_KEY_FILE` from the environment.
     pub fn load(path: Option<&Path>) -> anyhow::Result<ServeConfig> {

@@ -12,6 +12,7 @@
 //! State lives in the [`crate::store::Store`]; a replica keeps only caches, so several
 //! replicas share one PostgreSQL database.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod batch;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod context;
 mod error;
 pub mod metrics;
+pub mod ops;
 pub mod orgs;
 mod rate;
 pub mod retention;
@@ -177,7 +179,10 @@ pub async fn start(state: AppState) -> anyhow::Result<Running> {
     });
     let mut retention_rx = rx.clone();
     let (store, config) = (state.inner.store.clone(), state.inner.config.retention.clone());
-    let auth_window_ms = state.inner.throttle.window_ms();
+    // Sign-in failures are counted over the accounts' lockout window, API key failures over the
+    // auth window: a count is forgotten only when both are over.
+    let login_window_ms = state.inner.config.accounts.lockout_minutes.max(1) as i64 * 60_000;
+    let auth_window_ms = state.inner.throttle.window_ms().max(login_window_ms);
     let retention = tokio::spawn(retention::run(store, config, auth_window_ms, async move {
         let _ = retention_rx.wait_for(|stop| *stop).await;
     }));

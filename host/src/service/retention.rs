@@ -38,6 +38,9 @@ pub async fn run(store: Store, config: RetentionConfig, auth_window_ms: i64, sto
         let pass = async {
             let forgotten = store.purge_auth_failures(auth_window_ms, now_ms()).await?;
             tracing::debug!(addresses = forgotten, "retention: forgot old failed-authentication counts");
+            // Sessions that ended or expired a day ago have nothing left to show in "my sessions".
+            let sessions = store.purge_sessions(now_ms() - 86_400_000).await?;
+            tracing::debug!(sessions, "retention: forgot ended sessions");
             if full {
                 store.purge(&policy, now_ms()).await
             } else {

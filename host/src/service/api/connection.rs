@@ -3,9 +3,8 @@
 
 use super::api_time;
 use super::extract::{Json, Path, Query};
-use super::tenants::visible_tenant;
 use crate::salesforce::{SalesforceError, Secret, policy, web_flow};
-use crate::service::auth::{Caller, Need};
+use crate::service::ops::{Permission, Principal, tenants::open};
 use crate::service::orgs::ConnectionSecrets;
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::ConnectionRow;
@@ -112,11 +111,11 @@ fn checked_url(state: &AppState, url: &str) -> ApiResult<String> {
         (status = 422, body = crate::service::ErrorBody, description = "a refused URL or a key that is not RSA PEM")))]
 pub async fn put(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     Json(new): Json<NewConnection>,
 ) -> ApiResult<Json<ConnectionView>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    open(&state, &who, &id, Permission::ConnectionManage, "connect").await?;
     let (kind, instance, login, client_id, username, secrets) = match new {
         NewConnection::ClientCredentials { instance_url, login_url, client_id, client_secret } => {
             let login = login_url.unwrap_or_else(|| instance_url.clone());
@@ -142,7 +141,8 @@ pub async fn put(
         updated_at: now_ms(),
     };
     state.inner.store.put_connection(&id, &row).await?;
-    tracing::info!(tenant = %id, kind, by = %caller.key, "Salesforce connection configured");
+    state.inner.contexts.invalidate(&id);
+    tracing::info!(tenant = %id, kind, by = %who.actor.label(), "Salesforce connection configured");
     Ok(Json(row.into()))
 }
 
@@ -152,10 +152,10 @@ pub async fn put(
     responses((status = 200, body = ConnectionView), (status = 404, body = crate::service::ErrorBody, description = "no such tenant, or no connection")))]
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConnectionView>> {
-    visible_tenant(&state, &caller, &id, Need::Read).await?;
+    open(&state, &who, &id, Permission::ConnectionView, "view-connection").await?;
     let row =
         state.inner.store.connection(&id).await?.ok_or_else(|| ApiError::not_found("no Salesforce connection"))?;
     Ok(Json(row.into()))
@@ -165,12 +165,13 @@ pub async fn get(
 #[utoipa::path(delete, path = "/v1/tenants/{tenant}/connection", tag = "connection", operation_id = "delete_connection",
     params(("tenant" = String, Path)),
     responses((status = 204), (status = 404, body = crate::service::ErrorBody, description = "no such tenant, or no connection")))]
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+pub async fn delete(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    open(&state, &who, &id, Permission::ConnectionManage, "disconnect").await?;
     if !state.inner.store.delete_connection(&id).await? {
         return Err(ApiError::not_found("no Salesforce connection"));
     }
-    tracing::info!(tenant = %id, by = %caller.key, "Salesforce connection removed");
+    state.inner.contexts.invalidate(&id);
+    tracing::info!(tenant = %id, by = %who.actor.label(), "Salesforce connection removed");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -233,11 +234,11 @@ fn callback_url(state: &AppState) -> String {
         (status = 422, body = crate::service::ErrorBody, description = "a refused URL")))]
 pub async fn authorize(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     Json(start): Json<StartAuthorization>,
 ) -> ApiResult<Json<AuthorizationStarted>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    open(&state, &who, &id, Permission::ConnectionManage, "authorize-connection").await?;
     let login = policy::check_org_url(&start.login_url, state.inner.orgs.allow_hosts())
         .map_err(|e| ApiError::unprocessable("url-refused", e.to_string()))?;
     let started = web_flow::start(&login, &start.client_id, &callback_url(&state))
@@ -360,10 +361,10 @@ pub struct PreflightView {
         (status = 502, body = crate::service::ErrorBody, description = "Salesforce did not answer as expected")))]
 pub async fn preflight(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PreflightView>> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    let tenant = open(&state, &who, &id, Permission::ConnectionManage, "preflight").await?;
     let inner = &state.inner;
     let row = inner.store.connection(&id).await?.ok_or_else(|| ApiError::not_found("no Salesforce connection"))?;
     inner.preflights.admit(&id)?;

@@ -3,8 +3,7 @@
 
 use super::api_time;
 use super::extract::{Json, Path};
-use super::tenants::visible_tenant;
-use crate::service::auth::{Caller, Need};
+use crate::service::ops::{Permission, Principal, tenants::open};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::{Erasure, ErasureReport, PersonEmail};
 use axum::extract::State;
@@ -61,21 +60,21 @@ impl From<Erasure> for ErasureView {
         (status = 400, body = crate::service::ErrorBody, description = "not an email address, or a malformed request")))]
 pub async fn erase(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     Json(request): Json<EraseRequest>,
 ) -> ApiResult<Json<ErasureView>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    open(&state, &who, &id, Permission::JobsReplay, "erase-person").await?;
     let email = PersonEmail::parse(&request.email).map_err(|e| ApiError::bad_request("bad-email", e.to_string()))?;
     let now = now_ms();
     let ErasureReport { jobs, stopped, audit_rows } =
-        state.inner.store.erase_person(&id, &email, &caller.key, now).await?;
+        state.inner.store.erase_person(&id, &email, &who.actor.label(), now).await?;
     state.inner.contexts.invalidate(&id);
-    tracing::info!(tenant = %id, email_sha256 = %email.sha256(), jobs, stopped, audit_rows, by = %caller.key, "person's data erased");
+    tracing::info!(tenant = %id, email_sha256 = %email.sha256(), jobs, stopped, audit_rows, by = %who.actor.label(), "person's data erased");
     Ok(Json(ErasureView {
         id: None,
         email_sha256: email.sha256(),
-        requested_by: caller.key,
+        requested_by: who.actor.label(),
         jobs,
         stopped,
         audit_rows,
@@ -88,9 +87,9 @@ pub async fn erase(
     params(("tenant" = String, Path)), responses((status = 200, body = Vec<ErasureView>)))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ErasureView>>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    open(&state, &who, &id, Permission::JobsReplay, "list-erasures").await?;
     Ok(Json(state.inner.store.erasures(&id).await?.into_iter().map(ErasureView::from).collect()))
 }

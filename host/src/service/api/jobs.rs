@@ -2,8 +2,7 @@
 
 use super::api_time;
 use super::extract::{Json, Path, Query};
-use super::tenants::visible_tenant;
-use crate::service::auth::{Caller, Need};
+use crate::service::ops::{Permission, Principal, tenants::open};
 use crate::service::{ApiError, ApiResult, AppState, now_ms};
 use crate::store::{AuditRecord, Job, JobState, Replay};
 use axum::extract::State;
@@ -139,11 +138,11 @@ fn parse_state(s: &str) -> ApiResult<JobState> {
     params(("tenant" = String, Path), JobQuery), responses((status = 200, body = Vec<JobView>)))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     Query(q): Query<JobQuery>,
 ) -> ApiResult<Json<Vec<JobView>>> {
-    visible_tenant(&state, &caller, &id, Need::Read).await?;
+    open(&state, &who, &id, Permission::JobsView, "list-jobs").await?;
     let filter = q.state.as_deref().map(parse_state).transpose()?;
     let jobs = state.inner.store.jobs(&id, filter, q.before, q.limit.unwrap_or(50).clamp(1, 500)).await?;
     Ok(Json(jobs.iter().map(|j| JobView::new(j, LIST_ERROR_BYTES)).collect()))
@@ -154,10 +153,10 @@ pub async fn list(
     params(("tenant" = String, Path), ("job" = i64, Path)), responses((status = 200, body = JobDetail)))]
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path((id, job_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<JobDetail>> {
-    visible_tenant(&state, &caller, &id, Need::Read).await?;
+    open(&state, &who, &id, Permission::JobsView, "view-job").await?;
     let job = state
         .inner
         .store
@@ -192,10 +191,10 @@ pub struct Replayed {
         (status = 409, body = crate::service::ErrorBody, description = "not failed, its booking purged, or superseded by a later job")))]
 pub async fn replay(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path((id, job_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<Replayed>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    open(&state, &who, &id, Permission::JobsReplay, "replay-job").await?;
     match state.inner.store.replay_for(&id, job_id, now_ms()).await? {
         Replay::Replayed => {}
         Replay::NotFound => return Err(ApiError::not_found(format!("tenant `{id}` has no job {job_id}"))),
@@ -224,7 +223,7 @@ pub async fn replay(
         }
     }
     state.inner.wake.notify_waiters();
-    tracing::info!(tenant = %id, job = job_id, by = %caller.key, "job replayed");
+    tracing::info!(tenant = %id, job = job_id, by = %who.actor.label(), "job replayed");
     Ok(Json(Replayed { replayed: 1, superseded: 0 }))
 }
 
@@ -233,13 +232,13 @@ pub async fn replay(
     params(("tenant" = String, Path)), responses((status = 200, body = Replayed)))]
 pub async fn replay_all(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Replayed>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    open(&state, &who, &id, Permission::JobsReplay, "replay-jobs").await?;
     let done = state.inner.store.replay_all_failed(&id, now_ms()).await?;
     state.inner.wake.notify_waiters();
-    tracing::info!(tenant = %id, jobs = done.replayed, superseded = done.superseded, by = %caller.key, "failed jobs replayed");
+    tracing::info!(tenant = %id, jobs = done.replayed, superseded = done.superseded, by = %who.actor.label(), "failed jobs replayed");
     Ok(Json(Replayed { replayed: done.replayed, superseded: done.superseded }))
 }
 
@@ -250,10 +249,10 @@ pub async fn replay_all(
         (status = 409, body = crate::service::ErrorBody, description = "the job's outcome is not unknown")))]
 pub async fn mark_done(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path((id, job_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<JobView>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
+    open(&state, &who, &id, Permission::JobsReplay, "mark-job-done").await?;
     let store = &state.inner.store;
     if !store.mark_done(&id, job_id, now_ms()).await? {
         return match store.job_for(&id, job_id).await? {
@@ -264,7 +263,7 @@ pub async fn mark_done(
             )),
         };
     }
-    tracing::info!(tenant = %id, job = job_id, by = %caller.key, "job of unknown outcome marked done");
+    tracing::info!(tenant = %id, job = job_id, by = %who.actor.label(), "job of unknown outcome marked done");
     let job = store.job_for(&id, job_id).await?.ok_or_else(|| ApiError::not_found(format!("job {job_id}")))?;
     Ok(Json(JobView::new(&job, MAX_ERROR_BYTES)))
 }
@@ -285,11 +284,11 @@ pub struct AuditQuery {
     params(("tenant" = String, Path), AuditQuery), responses((status = 200, body = Vec<AuditView>)))]
 pub async fn audit(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditView>>> {
-    visible_tenant(&state, &caller, &id, Need::Read).await?;
+    open(&state, &who, &id, Permission::AuditView, "view-audit").await?;
     let records = state.inner.store.audit(&id, q.job, q.before, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     Ok(Json(records.into_iter().map(AuditView::from).collect()))
 }

@@ -6,11 +6,13 @@
 //! service where only the load balancer and Prometheus reach them, or put them behind the
 //! proxy's rules).
 
+pub mod accounts;
 pub mod connection;
 pub mod erasures;
 pub mod extract;
 pub mod ingest;
 pub mod jobs;
+pub mod members;
 pub mod openapi;
 pub mod plugins;
 pub mod tenants;
@@ -21,7 +23,7 @@ use super::{ApiError, AppState};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
 
@@ -46,10 +48,31 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::document))
+        .route("/v1/session", post(accounts::login).delete(accounts::logout))
+        .route("/v1/me", get(accounts::me))
+        .route("/v1/me/sessions", get(accounts::sessions))
+        .route("/v1/me/sessions/{id}", delete(accounts::revoke_session))
+        .route("/v1/me/password", post(accounts::change_password))
+        .route("/v1/me/totp", post(accounts::begin_totp).delete(accounts::remove_totp))
+        .route("/v1/me/totp/confirm", post(accounts::confirm_totp))
+        .route("/v1/invitations/accept", post(accounts::accept_invitation))
+        .route("/v1/password/reset", post(accounts::reset_password))
+        .route("/v1/security-events", get(members::platform_log))
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
         .route(t, get(tenants::get))
+        .route(&format!("{t}/children"), post(tenants::create_child).get(tenants::children))
+        .route(&format!("{t}/security-policy"), put(tenants::put_security_policy))
+        .route(&format!("{t}/invitations"), post(members::invite).get(members::invitations))
+        .route(&format!("{t}/invitations/{{id}}"), delete(members::revoke_invitation))
+        .route(&format!("{t}/users"), get(members::members))
+        .route(&format!("{t}/users/{{user}}"), delete(members::remove))
+        .route(&format!("{t}/users/{{user}}/role"), put(members::set_role))
+        .route(&format!("{t}/users/{{user}}/password-reset"), post(members::reset_link))
+        .route(&format!("{t}/roles"), get(members::roles))
+        .route(&format!("{t}/roles/{{name}}"), put(members::put_role).delete(members::delete_role))
+        .route(&format!("{t}/security-events"), get(members::tenant_log))
         .route(&format!("{t}/keys"), post(tenants::create_key).get(tenants::list_keys))
-        .route(&format!("{t}/keys/{{prefix}}"), axum::routing::delete(tenants::revoke_key))
+        .route(&format!("{t}/keys/{{prefix}}"), delete(tenants::revoke_key))
         .route(&format!("{t}/webhook-secret"), post(tenants::rotate_secret))
         .route(&format!("{t}/config"), get(tenants::get_config).put(tenants::put_config))
         .route(&format!("{t}/limits"), get(tenants::get_limits).put(tenants::put_limits))

@@ -5,7 +5,7 @@
 //! so no operation's list can miss one and a schema-driven client or fuzzer finds every answer
 //! it receives described (`api-fuzz/run` checks exactly that).
 
-use super::{connection, erasures, ingest, jobs, plugins, tenants};
+use super::{accounts, connection, erasures, ingest, jobs, members, plugins, tenants};
 use crate::service::ErrorBody;
 use utoipa::OpenApi;
 use utoipa::openapi::header::Header;
@@ -21,6 +21,13 @@ use utoipa::openapi::{Content, Ref, RefOr, Response};
     paths(
         tenants::create, tenants::list, tenants::get, tenants::create_key, tenants::list_keys, tenants::revoke_key,
         tenants::rotate_secret, tenants::get_config, tenants::put_config, tenants::get_limits, tenants::put_limits,
+        tenants::create_child, tenants::children, tenants::put_security_policy,
+        accounts::login, accounts::logout, accounts::me, accounts::sessions, accounts::revoke_session,
+        accounts::change_password, accounts::begin_totp, accounts::confirm_totp, accounts::remove_totp,
+        accounts::accept_invitation, accounts::reset_password,
+        members::invite, members::invitations, members::revoke_invitation, members::members, members::set_role,
+        members::remove, members::reset_link, members::roles, members::put_role, members::delete_role,
+        members::tenant_log, members::platform_log,
         plugins::upload, plugins::list, plugins::get, plugins::approve, plugins::activate, plugins::rollback,
         plugins::activations,
         connection::put, connection::get, connection::delete, connection::authorize, connection::callback,
@@ -31,7 +38,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response};
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &CommonErrors),
-    security(("api_key" = [])),
+    security(("api_key" = []), ("session" = [])),
 )]
 pub struct ApiDoc;
 
@@ -51,26 +58,36 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "portico_session",
+                    "A session from POST /v1/session; requests that change something also send its CSRF token in `X-CSRF-Token`",
+                ),
+            )),
+        );
     }
 }
 
 /// Adds the errors that follow from an operation's shape, where its handler did not already
 /// describe them, and gives every error answer the [`ErrorBody`] it has.
 ///
-/// - authenticated (the document's `api_key`, not `security(())`): 401 and 429 (the
-///   [`Caller`](crate::service::auth::Caller) extractor); 403 and 404 where a tenant is named,
-///   403 also where state is changed (viewers only read; tenants are platform admins';
-///   another tenant's things are not found);
+/// - authenticated (the document's `api_key` or `session`, not `security(())`): 401, 403 and
+///   429 (the [`Principal`](crate::service::ops::Principal) extractor and the permission every
+///   operation checks); 404 where a tenant is named (another tenant's things are not found);
 /// - with parameters or a body: 400 (the [`Path`](super::extract::Path) and
 ///   [`Query`](super::extract::Query) extractors, or a body that cannot be read);
-/// - authenticated with a JSON body: 413, 415 and 422 (the [`Json`](super::extract::Json)
+/// - authenticated, or an `accounts` operation, with a JSON body: 413, 415 and 422 (the [`Json`](super::extract::Json)
 ///   extractor). Ingestion reads its body as bytes — the signature covers them exactly — and
 ///   documents its own answers.
 struct CommonErrors;
 
 const MALFORMED: &str = "a path or query parameter that does not parse or holds U+0000, or an unreadable body";
-const NO_KEY: &str = "no API key, or one that is unknown, wrong or revoked";
-const ROLE: &str = "the key's role may not do this: viewers only read; some operations are platform admins'";
+const NO_KEY: &str =
+    "no API key or session, or a key that is unknown, wrong, revoked or expired, or a session that ended";
+const ROLE: &str = "the caller's role lacks the permission this needs (the message names it), two-factor authentication \
+     is required first, or a signed-in request that changes something lacks its CSRF token";
 const NOT_FOUND: &str = "no such tenant or resource; another tenant's look exactly the same";
 const LOCKED_OUT: &str = "too many failed authentications from this address; see `Retry-After`";
 const TOO_LARGE: &str = "the body is larger than the service accepts";
@@ -81,7 +98,7 @@ impl utoipa::Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let names_tenant = path.contains("{tenant}");
-            for (method, operation) in operations(item) {
+            for (_, operation) in operations(item) {
                 // Without its own `security`, an operation has the document's: the API key.
                 let open = SecurityRequirement::default();
                 let authenticated = operation.security.as_ref().is_none_or(|any| any.iter().all(|s| *s != open));
@@ -93,9 +110,7 @@ impl utoipa::Modify for CommonErrors {
                 }
                 if authenticated {
                     add(operation, "401", NO_KEY);
-                    if names_tenant || method != "get" {
-                        add(operation, "403", ROLE);
-                    }
+                    add(operation, "403", ROLE);
                     if names_tenant {
                         add(operation, "404", NOT_FOUND);
                     }
@@ -105,11 +120,12 @@ impl utoipa::Modify for CommonErrors {
                         seconds.description = Some("Seconds until the address may try again".into());
                         locked.headers.entry("Retry-After".into()).or_insert(seconds);
                     }
-                    if json_body {
-                        add(operation, "413", TOO_LARGE);
-                        add(operation, "415", NOT_JSON);
-                        add(operation, "422", INVALID);
-                    }
+                }
+                let accounts = operation.tags.as_ref().is_some_and(|t| t.iter().any(|t| t == "accounts"));
+                if (authenticated || accounts) && json_body {
+                    add(operation, "413", TOO_LARGE);
+                    add(operation, "415", NOT_JSON);
+                    add(operation, "422", INVALID);
                 }
                 for (status, response) in operation.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response

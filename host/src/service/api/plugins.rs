@@ -2,16 +2,15 @@
 
 use super::api_time;
 use super::extract::{Json, Path};
-use super::tenants::visible_tenant;
-use crate::runtime::LoadError;
-use crate::service::auth::{Caller, Need};
-use crate::service::{ApiError, ApiResult, AppState, now_ms};
-use crate::store::{Activation, PluginVersion, Uploaded};
+use crate::service::ops::{self, Principal};
+use crate::service::{ApiError, ApiResult, AppState};
+use crate::store::{Activation, Uploaded};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use ops::plugins::Version;
 use portico_model::{Grant, Manifest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -48,7 +47,8 @@ pub struct VersionView {
 
 /// A stored version as shown; its manifest and grant were checked when stored, so one that no
 /// longer parses is a fault, not an empty grant.
-fn view(v: PluginVersion, active: Option<&str>) -> ApiResult<VersionView> {
+fn view(Version { version: v, active }: Version) -> ApiResult<VersionView> {
+    let active = active.as_deref();
     let corrupt =
         |what: &str, e: &dyn std::fmt::Display| ApiError::internal(format!("stored {what} of {}: {e}", v.digest));
     let manifest = Manifest::from_toml(&v.manifest).map_err(|e| corrupt("manifest", &e))?;
@@ -88,11 +88,10 @@ pub struct ComponentBytes(pub Vec<u8>);
         (status = 422, body = crate::service::ErrorBody, description = "not a valid plugin component")))]
 pub async fn upload(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Admin).await?;
     let limit = state.inner.config.runtime.limits.component_bytes;
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -105,34 +104,9 @@ pub async fn upload(
             ApiError::bad_request("bad-body", e.body_text())
         }
     })?;
-    let runtime = state.inner.runtime.clone();
-    let loaded = tokio::task::spawn_blocking(move || runtime.load(&bytes).map(|p| (p, bytes)))
-        .await
-        .map_err(ApiError::internal)?;
-    let (plugin, bytes) = loaded.map_err(|e| match e {
-        LoadError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", e.to_string()),
-        LoadError::ForbiddenImports(_) => ApiError::unprocessable("forbidden-imports", e.to_string()),
-        _ => ApiError::unprocessable("invalid-plugin", e.to_string()),
-    })?;
-    let m = &plugin.manifest.plugin;
-    // TOML may spell U+0000 as an escape; no stored text may hold it (PostgreSQL cannot).
-    if m.name.contains('\0') || m.version.contains('\0') {
-        return Err(ApiError::unprocessable("invalid-plugin", "the manifest's plugin name or version holds U+0000"));
-    }
-    let uploaded = state
-        .inner
-        .store
-        .insert_plugin_version(&id, &plugin.digest, &m.name, &m.version, &plugin.manifest_text, &bytes, now_ms())
-        .await?;
-    let version = state
-        .inner
-        .store
-        .plugin_version(&id, &plugin.digest)
-        .await?
-        .ok_or_else(|| ApiError::internal("the version vanished"))?;
-    tracing::info!(tenant = %id, digest = %plugin.digest, plugin = %m.name, new = uploaded == Uploaded::New, "plugin uploaded");
+    let (version, uploaded) = ops::plugins::upload(&state, &who, &id, bytes).await?;
     let status = if uploaded == Uploaded::New { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(view(version, tenant.active_digest.as_deref())?)).into_response())
+    Ok((status, Json(view(version)?)).into_response())
 }
 
 /// The tenant's plugin versions, newest first.
@@ -140,12 +114,10 @@ pub async fn upload(
     params(("tenant" = String, Path)), responses((status = 200, body = Vec<VersionView>)))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<VersionView>>> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
-    let versions = state.inner.store.plugin_versions(&id).await?;
-    Ok(Json(versions.into_iter().map(|v| view(v, tenant.active_digest.as_deref())).collect::<ApiResult<_>>()?))
+    Ok(Json(ops::plugins::list(&state, &who, &id).await?.into_iter().map(view).collect::<ApiResult<_>>()?))
 }
 
 /// One version.
@@ -153,21 +125,10 @@ pub async fn list(
     params(("tenant" = String, Path), ("digest" = String, Path)), responses((status = 200, body = VersionView)))]
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path((id, digest)): Path<(String, String)>,
 ) -> ApiResult<Json<VersionView>> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
-    let version = found(&state, &id, &digest).await?;
-    Ok(Json(view(version, tenant.active_digest.as_deref())?))
-}
-
-async fn found(state: &AppState, tenant: &str, digest: &str) -> ApiResult<PluginVersion> {
-    state
-        .inner
-        .store
-        .plugin_version(tenant, digest)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("tenant `{tenant}` has no plugin version `{digest}`")))
+    Ok(Json(view(ops::plugins::get(&state, &who, &id, &digest).await?)?))
 }
 
 /// An approval: the grant the tenant allows, at most what the manifest asks.
@@ -187,25 +148,12 @@ pub struct Approval {
     responses((status = 200, body = VersionView), (status = 422, body = crate::service::ErrorBody, description = "wider than requested")))]
 pub async fn approve(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path((id, digest)): Path<(String, String)>,
     body: Option<Json<Approval>>,
 ) -> ApiResult<Json<VersionView>> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    let version = found(&state, &id, &digest).await?;
-    let manifest = Manifest::from_toml(&version.manifest).map_err(ApiError::internal)?;
-    let grant = body.and_then(|Json(a)| a.grant).unwrap_or_else(|| manifest.objects.clone());
-    let excess = grant.excess_over(&manifest.objects);
-    if !excess.is_empty() {
-        return Err(ApiError::unprocessable(
-            "grant-exceeds-request",
-            format!("the grant goes beyond what the plugin's manifest requests: {}", excess.join("; ")),
-        ));
-    }
-    let json = serde_json::to_string(&grant).map_err(ApiError::internal)?;
-    state.inner.store.approve_plugin(&id, &digest, &json, now_ms()).await?;
-    tracing::info!(tenant = %id, %digest, by = %caller.key, "plugin version approved");
-    Ok(Json(view(found(&state, &id, &digest).await?, tenant.active_digest.as_deref())?))
+    let grant = body.and_then(|Json(a)| a.grant);
+    Ok(Json(view(ops::plugins::approve(&state, &who, &id, &digest, grant).await?)?))
 }
 
 /// What an activation did.
@@ -224,24 +172,16 @@ pub struct Activated {
     responses((status = 200, body = Activated), (status = 409, body = crate::service::ErrorBody, description = "not approved")))]
 pub async fn activate(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path((id, digest)): Path<(String, String)>,
 ) -> ApiResult<Json<Activated>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    activate_version(&state, &caller, &id, &digest).await
+    Ok(Json(ops::plugins::activate(&state, &who, &id, &digest).await?.into()))
 }
 
-async fn activate_version(state: &AppState, caller: &Caller, id: &str, digest: &str) -> ApiResult<Json<Activated>> {
-    let version = found(state, id, digest).await?;
-    if version.approved_grant.is_none() {
-        return Err(ApiError::conflict(
-            "not-approved",
-            format!("plugin version {digest} is not approved; approve its grant first"),
-        ));
+impl From<ops::plugins::Activated> for Activated {
+    fn from(a: ops::plugins::Activated) -> Activated {
+        Activated { active_digest: a.active, previous_digest: a.previous }
     }
-    let previous = state.inner.store.activate_plugin(id, digest, now_ms()).await?;
-    tracing::info!(tenant = %id, %digest, previous = ?previous, by = %caller.key, "plugin version activated");
-    Ok(Json(Activated { active_digest: digest.to_owned(), previous_digest: previous }))
 }
 
 /// Re-activates the version that was active before the current one.
@@ -250,19 +190,10 @@ async fn activate_version(state: &AppState, caller: &Caller, id: &str, digest: &
     responses((status = 200, body = Activated), (status = 409, body = crate::service::ErrorBody, description = "nothing to roll back to")))]
 pub async fn rollback(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Activated>> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    let history = state.inner.store.activations(&id).await?;
-    let previous = history
-        .iter()
-        .find(|a| Some(&a.digest) == tenant.active_digest.as_ref())
-        .and_then(|a| a.previous_digest.clone())
-        .ok_or_else(|| {
-            ApiError::conflict("no-previous-version", "there is no earlier active version to roll back to")
-        })?;
-    activate_version(&state, &caller, &id, &previous).await
+    Ok(Json(ops::plugins::roll_back(&state, &who, &id).await?.into()))
 }
 
 /// One activation of the history.
@@ -287,9 +218,8 @@ impl From<Activation> for ActivationView {
     params(("tenant" = String, Path)), responses((status = 200, body = Vec<ActivationView>)))]
 pub async fn activations(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ActivationView>>> {
-    visible_tenant(&state, &caller, &id, Need::Read).await?;
-    Ok(Json(state.inner.store.activations(&id).await?.into_iter().map(ActivationView::from).collect()))
+    Ok(Json(ops::plugins::activations(&state, &who, &id).await?.into_iter().map(ActivationView::from).collect()))
 }

@@ -1,14 +1,12 @@
-//! Tenants (platform admins), API keys and webhook secrets.
+//! Tenants (platform staff and resellers), API keys, the ingestion secret, settings and limits.
 
 use super::extract::{Json, Path};
 use super::{Created, api_time};
-use crate::service::auth::{self, Caller, Need, Role};
-use crate::service::{ApiError, ApiResult, AppState, now_ms};
+use crate::service::ops::{self, Principal};
+use crate::service::{ApiResult, AppState};
 use crate::store::{ApiKeyRow, Tenant};
 use axum::extract::State;
 use axum::http::StatusCode;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,6 +36,12 @@ pub struct TenantView {
     pub active_digest: Option<String>,
     /// Its concurrency limit.
     pub max_concurrency: Option<i32>,
+    /// The reseller tenant it belongs to.
+    pub parent: Option<String>,
+    /// Every member must use two-factor authentication.
+    pub require_2fa: bool,
+    /// Days a member's password stays valid.
+    pub password_max_age_days: Option<i64>,
     /// RFC 3339, UTC.
     pub created_at: String,
 }
@@ -49,6 +53,9 @@ impl From<Tenant> for TenantView {
             name: t.name,
             active_digest: t.active_digest,
             max_concurrency: t.max_concurrency,
+            parent: t.parent_id,
+            require_2fa: t.require_2fa == 1,
+            password_max_age_days: t.password_max_age_days,
             created_at: api_time(t.created_at),
         }
     }
@@ -61,7 +68,7 @@ pub struct TenantCreated {
     pub tenant: TenantView,
     /// The webhook secret that signs its booking deliveries.
     pub webhook_secret: String,
-    /// A tenant-admin API key.
+    /// A tenant-owner API key.
     pub admin_key: String,
 }
 
@@ -69,11 +76,15 @@ pub struct TenantCreated {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    /// `tenant-admin` or `viewer`.
-    pub role: Role,
+    /// A built-in role (`tenant-owner`, `tenant-admin`, `viewer`) or one of the tenant's own;
+    /// it may hold only permissions the caller holds.
+    pub role: String,
     /// What it is for.
     #[serde(default)]
     pub label: String,
+    /// Days until it stops working (1–3650; absent: it does not expire).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
 /// An API key (never its secret).
@@ -89,6 +100,12 @@ pub struct KeyView {
     pub created_at: String,
     /// When revoked (RFC 3339, UTC).
     pub revoked_at: Option<String>,
+    /// When it stops working (RFC 3339, UTC).
+    pub expires_at: Option<String>,
+    /// When it last authenticated a request (to the minute; RFC 3339, UTC).
+    pub last_used_at: Option<String>,
+    /// Who issued it.
+    pub created_by: Option<String>,
 }
 
 impl From<ApiKeyRow> for KeyView {
@@ -99,6 +116,9 @@ impl From<ApiKeyRow> for KeyView {
             label: k.label,
             created_at: api_time(k.created_at),
             revoked_at: k.revoked_at.map(api_time),
+            expires_at: k.expires_at.map(api_time),
+            last_used_at: k.last_used_at.map(api_time),
+            created_by: k.created_by,
         }
     }
 }
@@ -119,113 +139,95 @@ pub struct SecretRotated {
     pub webhook_secret: String,
 }
 
-/// A new random webhook secret.
-pub fn new_webhook_secret() -> String {
-    format!("whsec_{}", URL_SAFE_NO_PAD.encode(crate::service::random_bytes::<32>()))
-}
-
-fn valid_id(id: &str) -> bool {
-    (2..=63).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !id.starts_with('-')
-}
-
-/// Loads a tenant the caller may see, or 404. An admin request may change what jobs and
-/// deliveries see of the tenant, so it drops the tenant's cached context on this replica.
-pub async fn visible_tenant(state: &AppState, caller: &Caller, id: &str, need: Need) -> ApiResult<Tenant> {
-    caller.check(id, need)?;
-    if need == Need::Admin {
-        state.inner.contexts.invalidate(id);
-    }
-    state.inner.store.tenant(id).await?.ok_or_else(|| ApiError::not_found(format!("no tenant `{id}`")))
-}
-
-/// Creates a tenant with a webhook secret and a tenant-admin key.
+/// Creates a tenant with a webhook secret and a tenant-owner key (platform staff).
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", operation_id = "create_tenant", request_body = NewTenant,
     responses((status = 201, body = TenantCreated), (status = 409, body = crate::service::ErrorBody, description = "the id is taken"),
         (status = 422, body = crate::service::ErrorBody, description = "an id or concurrency limit out of bounds")))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Json(new): Json<NewTenant>,
 ) -> ApiResult<Created<TenantCreated>> {
-    caller.platform_admin()?;
-    if !valid_id(&new.id) {
-        return Err(ApiError::unprocessable(
-            "bad-tenant-id",
-            format!("tenant id `{}` must be 2-63 of a-z 0-9 - and not start with -", new.id),
-        ));
-    }
-    if let Some(n) = new.max_concurrency.filter(|n| *n < 1) {
-        return Err(ApiError::unprocessable(
-            "bad-concurrency",
-            format!("max_concurrency is {n}; it must be 1 or more"),
-        ));
-    }
-    let inner = &state.inner;
-    let secret = new_webhook_secret();
-    let sealed = inner.keys.seal(&new.id, &secret);
-    if !inner.store.create_tenant(&new.id, &new.name, &sealed, new.max_concurrency, now_ms()).await? {
-        return Err(ApiError::conflict("tenant-exists", format!("tenant `{}` already exists", new.id)));
-    }
-    let key = auth::issue(Role::TenantAdmin, Some(&new.id), "created with the tenant");
-    inner.store.insert_key(&key.row).await?;
-    let tenant = inner.store.tenant(&new.id).await?.ok_or_else(|| ApiError::internal("tenant vanished"))?;
-    tracing::info!(tenant = %new.id, by = %caller.key, "tenant created");
-    Ok(Created(TenantCreated { tenant: tenant.into(), webhook_secret: secret, admin_key: key.key }))
+    let created = ops::tenants::create(&state, &who, new.into()).await?;
+    Ok(Created(created.into()))
 }
 
-/// Lists tenants: all for a platform admin, else the caller's own.
+/// Creates a child tenant of a reseller tenant (`children:manage`); the caller's role there
+/// carries over to it.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/children", tag = "tenants", operation_id = "create_child_tenant", request_body = NewTenant,
+    params(("tenant" = String, Path)),
+    responses((status = 201, body = TenantCreated), (status = 409, body = crate::service::ErrorBody, description = "the id is taken")))]
+pub async fn create_child(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(parent): Path<String>,
+    Json(new): Json<NewTenant>,
+) -> ApiResult<Created<TenantCreated>> {
+    let created = ops::tenants::create_child(&state, &who, &parent, new.into()).await?;
+    Ok(Created(created.into()))
+}
+
+/// A reseller tenant's children.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/children", tag = "tenants", operation_id = "list_child_tenants",
+    params(("tenant" = String, Path)), responses((status = 200, body = Vec<TenantView>)))]
+pub async fn children(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(parent): Path<String>,
+) -> ApiResult<Json<Vec<TenantView>>> {
+    Ok(Json(ops::tenants::children(&state, &who, &parent).await?.into_iter().map(TenantView::from).collect()))
+}
+
+impl From<NewTenant> for ops::tenants::NewTenant {
+    fn from(n: NewTenant) -> Self {
+        ops::tenants::NewTenant { id: n.id, name: n.name, max_concurrency: n.max_concurrency }
+    }
+}
+
+impl From<ops::tenants::CreatedTenant> for TenantCreated {
+    fn from(c: ops::tenants::CreatedTenant) -> Self {
+        TenantCreated { tenant: c.tenant.into(), webhook_secret: c.webhook_secret, admin_key: c.owner_key }
+    }
+}
+
+/// The tenants the caller can see: all for platform staff.
 #[utoipa::path(get, path = "/v1/tenants", tag = "tenants", operation_id = "list_tenants", responses((status = 200, body = Vec<TenantView>)))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TenantView>>> {
-    let tenants = match (&caller.role, &caller.tenant) {
-        (Role::PlatformAdmin, _) => state.inner.store.tenants().await?,
-        (_, Some(own)) => state.inner.store.tenant(own).await?.into_iter().collect(),
-        (_, None) => Vec::new(),
-    };
-    Ok(Json(tenants.into_iter().map(TenantView::from).collect()))
+pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Vec<TenantView>>> {
+    Ok(Json(ops::tenants::list(&state, &who).await?.into_iter().map(TenantView::from).collect()))
 }
 
 /// One tenant.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "get_tenant",
     params(("tenant" = String, Path)), responses((status = 200, body = TenantView)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<TenantView>> {
-    Ok(Json(visible_tenant(&state, &caller, &id, Need::Read).await?.into()))
+pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<TenantView>> {
+    Ok(Json(ops::tenants::get(&state, &who, &id).await?.into()))
 }
 
 /// Issues an API key for the tenant (shown once).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/keys", tag = "keys", operation_id = "create_key", request_body = NewKey,
     params(("tenant" = String, Path)), responses((status = 201, body = KeyCreated),
-        (status = 422, body = crate::service::ErrorBody, description = "a platform-admin role")))]
+        (status = 403, body = crate::service::ErrorBody, description = "the role holds permissions the caller does not"),
+        (status = 422, body = crate::service::ErrorBody, description = "an unknown role or a bad expiry")))]
 pub async fn create_key(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     Json(new): Json<NewKey>,
 ) -> ApiResult<Created<KeyCreated>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    if new.role == Role::PlatformAdmin {
-        return Err(ApiError::unprocessable(
-            "bad-role",
-            "a tenant's keys are tenant-admin or viewer; platform admin keys come from `portico admin create-key`",
-        ));
-    }
-    let key = auth::issue(new.role, Some(&id), &new.label);
-    state.inner.store.insert_key(&key.row).await?;
-    tracing::info!(tenant = %id, prefix = %key.row.prefix, role = new.role.as_str(), by = %caller.key, "API key issued");
+    let new = ops::keys::NewKey { role: new.role, label: new.label, expires_in_days: new.expires_in_days };
+    let key = ops::keys::create(&state, &who, &id, new).await?;
     Ok(Created(KeyCreated { prefix: key.row.prefix, key: key.key }))
 }
 
-/// The tenant's keys (prefixes and roles only).
+/// The tenant's keys (prefixes, roles, expiry and last use; never secrets).
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/keys", tag = "keys", operation_id = "list_keys",
     params(("tenant" = String, Path)), responses((status = 200, body = Vec<KeyView>)))]
 pub async fn list_keys(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<KeyView>>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    Ok(Json(state.inner.store.keys(Some(&id)).await?.into_iter().map(KeyView::from).collect()))
+    Ok(Json(ops::keys::list(&state, &who, &id).await?.into_iter().map(KeyView::from).collect()))
 }
 
 /// Revokes one of the tenant's keys at once.
@@ -234,14 +236,10 @@ pub async fn list_keys(
     responses((status = 204), (status = 404, body = crate::service::ErrorBody, description = "no such tenant, or no live key with this prefix")))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path((id, prefix)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    if !state.inner.store.revoke_key(Some(&id), &prefix, now_ms()).await? {
-        return Err(ApiError::not_found(format!("tenant `{id}` has no live key `{prefix}`")));
-    }
-    tracing::info!(tenant = %id, %prefix, by = %caller.key, "API key revoked");
+    ops::keys::revoke(&state, &who, &id, &prefix).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -250,29 +248,24 @@ pub async fn revoke_key(
     params(("tenant" = String, Path)), responses((status = 200, body = SecretRotated)))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<SecretRotated>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    let secret = new_webhook_secret();
-    state.inner.store.set_webhook_secret(&id, &state.inner.keys.seal(&id, &secret)).await?;
-    tracing::info!(tenant = %id, by = %caller.key, "webhook secret rotated");
-    Ok(Json(SecretRotated { webhook_secret: secret }))
+    Ok(Json(SecretRotated { webhook_secret: ops::tenants::rotate_webhook_secret(&state, &who, &id).await? }))
 }
 
 /// The config values (all strings).
-pub type ConfigValues = std::collections::BTreeMap<String, String>;
+pub type ConfigValues = ops::tenants::ConfigValues;
 
 /// The tenant's plugin settings.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/config", tag = "plugins", operation_id = "get_config",
     params(("tenant" = String, Path)), responses((status = 200, body = std::collections::BTreeMap<String, String>)))]
 pub async fn get_config(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConfigValues>> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
-    Ok(Json(serde_json::from_str(&tenant.config).map_err(|e| ApiError::internal(format!("stored config: {e}")))?))
+    Ok(Json(ops::tenants::config(&state, &who, &id).await?))
 }
 
 /// Replaces the tenant's plugin settings (a JSON object of strings).
@@ -282,21 +275,11 @@ pub async fn get_config(
         (status = 422, body = crate::service::ErrorBody, description = "an empty or long key, or more than 64 KiB")))]
 pub async fn put_config(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     Json(values): Json<ConfigValues>,
 ) -> ApiResult<Json<ConfigValues>> {
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    if let Some(bad) = values.keys().find(|k| k.is_empty() || k.len() > 128) {
-        return Err(ApiError::unprocessable("bad-config", format!("config key `{bad}` must be 1-128 characters")));
-    }
-    let json = serde_json::to_string(&values).map_err(ApiError::internal)?;
-    if json.len() > 64 << 10 {
-        return Err(ApiError::unprocessable("bad-config", "the config is larger than 64 KiB"));
-    }
-    state.inner.store.set_config(&id, &json).await?;
-    tracing::info!(tenant = %id, keys = values.len(), by = %caller.key, "plugin config replaced");
-    Ok(Json(values))
+    Ok(Json(ops::tenants::set_config(&state, &who, &id, values).await?))
 }
 
 /// The tenant's sandbox limits in force (the service's defaults with its overrides).
@@ -304,44 +287,47 @@ pub async fn put_config(
     params(("tenant" = String, Path)), responses((status = 200, body = Object)))]
 pub async fn get_limits(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<portico_model::Limits>> {
-    let tenant = visible_tenant(&state, &caller, &id, Need::Read).await?;
-    let defaults = state.inner.runtime.default_limits();
-    let limits = crate::service::context::tenant_limits(&defaults, tenant.limits.as_deref())
-        .map_err(|e| ApiError::internal(format!("stored limits: {e}")))?;
-    Ok(Json(state.inner.runtime.clamp(limits)))
+    Ok(Json(ops::tenants::limits(&state, &who, &id).await?))
 }
 
-/// Sets the tenant's sandbox limits (platform admins only): a JSON object of the fields that
-/// differ from the service's defaults (`{}` clears them). Memory cannot exceed the pool's slot.
+/// Sets the tenant's sandbox limits (platform staff): a JSON object of the fields that differ
+/// from the service's defaults (`{}` clears them). Memory cannot exceed the pool's slot.
 #[utoipa::path(put, path = "/v1/tenants/{tenant}/limits", tag = "tenants", operation_id = "put_limits", request_body = Object,
     params(("tenant" = String, Path)), responses((status = 200, body = Object), (status = 422, body = crate::service::ErrorBody)))]
 pub async fn put_limits(
     State(state): State<AppState>,
-    caller: Caller,
+    who: Principal,
     Path(id): Path<String>,
     Json(overrides): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Json<portico_model::Limits>> {
-    caller.platform_admin()?;
-    visible_tenant(&state, &caller, &id, Need::Admin).await?;
-    let text = serde_json::Value::Object(overrides.clone()).to_string();
-    let defaults = state.inner.runtime.default_limits();
-    let limits = crate::service::context::tenant_limits(&defaults, Some(&text))
-        .map_err(|e| ApiError::unprocessable("bad-limits", e))?;
-    state.inner.store.set_limits(&id, (!overrides.is_empty()).then_some(text.as_str())).await?;
-    tracing::info!(tenant = %id, by = %caller.key, "sandbox limits set");
-    Ok(Json(state.inner.runtime.clamp(limits)))
+    Ok(Json(ops::tenants::set_limits(&state, &who, &id, overrides).await?))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn tenant_ids() {
-        assert!(super::valid_id("acme-42"));
-        for bad in ["a", "-acme", "Acme", "ac me", "acme/../x"] {
-            assert!(!super::valid_id(bad), "{bad}");
-        }
-    }
+/// A tenant's security policy.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityPolicy {
+    /// Every member must use two-factor authentication.
+    pub require_2fa: bool,
+    /// Days a password stays valid (1–3650; absent or null: no expiry).
+    #[serde(default)]
+    pub password_max_age_days: Option<i64>,
+}
+
+/// Sets the tenant's security policy (`users:manage`).
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/security-policy", tag = "users", operation_id = "put_security_policy",
+    request_body = SecurityPolicy, params(("tenant" = String, Path)), responses((status = 200, body = SecurityPolicy)))]
+pub async fn put_security_policy(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(p): Json<SecurityPolicy>,
+) -> ApiResult<Json<SecurityPolicy>> {
+    let policy =
+        ops::tenants::SecurityPolicy { require_2fa: p.require_2fa, password_max_age_days: p.password_max_age_days };
+    ops::tenants::set_security_policy(&state, &who, &id, policy).await?;
+    Ok(Json(p))
 }

@@ -1,0 +1,217 @@
+//! A tenant's people: invitations, members and their roles, custom roles, password resets by
+//! an admin, and the security log.
+//!
+//! No one hands out a role holding a permission they do not hold themselves, changes their
+//! own role, or acts on a member whose role holds more than theirs.
+
+use super::keys::{grantable, parse_permissions, role_permissions};
+use super::{BuiltinRole, OpResult, Ops, Permission, Permissions, Principal, enter, security_event};
+use crate::service::accounts::{self, normalise_email};
+use crate::service::{ApiError, now_ms};
+use crate::store::{MembershipRow, RoleRow, SecurityEvent, TokenKind, TokenRow};
+
+/// An invitation made: the link's token is shown this once (and emailed, when mail is set up).
+#[derive(Debug)]
+pub struct Invited {
+    /// What is stored.
+    pub row: TokenRow,
+    /// The token for the link.
+    pub token: String,
+}
+
+/// Invites `email` to the tenant with `role`; the link works once, until it expires.
+pub async fn invite(ops: &Ops, who: &Principal, tenant: &str, email: &str, role: &str) -> OpResult<Invited> {
+    enter(ops, who, tenant, Permission::UsersManage, "invite").await?;
+    let email = normalise_email(email)
+        .ok_or_else(|| ApiError::unprocessable("bad-email", format!("`{email}` is not an email address")))?;
+    grantable(ops, who, tenant, role).await?;
+    let token = accounts::new_token();
+    let now = now_ms();
+    let row = TokenRow {
+        token_hash: accounts::token_hash(&token),
+        id: accounts::new_id(),
+        kind: TokenKind::Invitation.as_str().to_owned(),
+        email: email.clone(),
+        tenant_id: Some(tenant.to_owned()),
+        role: Some(role.to_owned()),
+        created_by: who.actor.label(),
+        created_at: now,
+        expires_at: now + ops.inner.config.accounts.invitation_hours.max(1) as i64 * 3_600_000,
+        used_at: None,
+        revoked_at: None,
+    };
+    ops.inner.store.insert_token(&row).await?;
+    security_event(ops, who, Some(tenant), "invitation-created", &email, format!("role `{role}`, id {}", row.id))
+        .await?;
+    Ok(Invited { row, token })
+}
+
+/// The tenant's invitations, newest first.
+pub async fn invitations(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Vec<TokenRow>> {
+    enter(ops, who, tenant, Permission::UsersManage, "list-invitations").await?;
+    Ok(ops.inner.store.invitations(tenant).await?)
+}
+
+/// Withdraws an unused invitation.
+pub async fn revoke_invitation(ops: &Ops, who: &Principal, tenant: &str, id: &str) -> OpResult<()> {
+    enter(ops, who, tenant, Permission::UsersManage, "revoke-invitation").await?;
+    if !ops.inner.store.revoke_invitation(tenant, id, now_ms()).await? {
+        return Err(ApiError::not_found(format!("tenant `{tenant}` has no open invitation `{id}`")));
+    }
+    security_event(ops, who, Some(tenant), "invitation-revoked", id, String::new()).await
+}
+
+/// The tenant's members.
+pub async fn members(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Vec<MembershipRow>> {
+    enter(ops, who, tenant, Permission::UsersManage, "list-members").await?;
+    Ok(ops.inner.store.members(tenant).await?)
+}
+
+/// A member `who` may act on: not themselves, and holding nothing `who` does not.
+async fn subordinate(ops: &Ops, who: &Principal, tenant: &str, user: &str, action: &str) -> OpResult<MembershipRow> {
+    enter(ops, who, tenant, Permission::UsersManage, action).await?;
+    let member = ops
+        .inner
+        .store
+        .members(tenant)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user)
+        .ok_or_else(|| ApiError::not_found(format!("tenant `{tenant}` has no member `{user}`")))?;
+    if matches!(&who.actor, super::Actor::User { id, .. } if *id == member.user_id) {
+        return Err(ApiError::forbidden_code("own-account", "no one changes their own role or membership"));
+    }
+    let theirs = role_permissions(&ops.inner.store, tenant, &member.role).await?.unwrap_or(Permissions::NONE);
+    if !who.permissions_in(tenant).covers(theirs) {
+        return Err(ApiError::forbidden_code(
+            "escalation",
+            format!("`{}` holds the role `{}`, which can do more than you can", member.email, member.role),
+        ));
+    }
+    Ok(member)
+}
+
+/// Gives a member another role.
+pub async fn set_role(ops: &Ops, who: &Principal, tenant: &str, user: &str, role: &str) -> OpResult<MembershipRow> {
+    let member = subordinate(ops, who, tenant, user, "set-role").await?;
+    grantable(ops, who, tenant, role).await?;
+    ops.inner.store.set_membership(user, tenant, role, now_ms()).await?;
+    let detail = format!("`{}` → `{role}`", member.role);
+    security_event(ops, who, Some(tenant), "role-changed", &member.email, detail).await?;
+    Ok(MembershipRow { role: role.to_owned(), ..member })
+}
+
+/// Removes a member from the tenant.
+pub async fn remove(ops: &Ops, who: &Principal, tenant: &str, user: &str) -> OpResult<()> {
+    let member = subordinate(ops, who, tenant, user, "remove-member").await?;
+    ops.inner.store.delete_membership(user, tenant).await?;
+    security_event(ops, who, Some(tenant), "member-removed", &member.email, format!("was `{}`", member.role)).await
+}
+
+/// Makes a password reset link for a member (shown once to the admin, who passes it on).
+pub async fn reset_link(ops: &Ops, who: &Principal, tenant: &str, user: &str) -> OpResult<(TokenRow, String)> {
+    let member = subordinate(ops, who, tenant, user, "reset-password").await?;
+    let token = accounts::new_token();
+    let now = now_ms();
+    let row = TokenRow {
+        token_hash: accounts::token_hash(&token),
+        id: accounts::new_id(),
+        kind: TokenKind::Reset.as_str().to_owned(),
+        email: member.email.clone(),
+        tenant_id: Some(tenant.to_owned()),
+        role: None,
+        created_by: who.actor.label(),
+        created_at: now,
+        expires_at: now + ops.inner.config.accounts.reset_minutes.max(1) as i64 * 60_000,
+        used_at: None,
+        revoked_at: None,
+    };
+    ops.inner.store.insert_token(&row).await?;
+    security_event(ops, who, Some(tenant), "password-reset-issued", &member.email, String::new()).await?;
+    Ok((row, token))
+}
+
+/// The tenant's custom roles.
+pub async fn roles(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Vec<RoleRow>> {
+    enter(ops, who, tenant, Permission::UsersManage, "list-roles").await?;
+    Ok(ops.inner.store.roles(tenant).await?)
+}
+
+/// Creates or replaces a custom role; it may hold only tenant permissions `who` holds.
+pub async fn put_role(
+    ops: &Ops,
+    who: &Principal,
+    tenant: &str,
+    name: &str,
+    permissions: &[Permission],
+) -> OpResult<RoleRow> {
+    enter(ops, who, tenant, Permission::RolesManage, "put-role").await?;
+    let valid = (1..=40).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-');
+    if !valid || BuiltinRole::parse(name).is_some() {
+        return Err(ApiError::unprocessable(
+            "bad-role-name",
+            format!("`{name}` must be 1-40 of a-z 0-9 - and not a built-in role's name"),
+        ));
+    }
+    let wanted = Permissions::of(permissions);
+    if let Some(p) = permissions.iter().find(|p| p.is_platform()) {
+        return Err(ApiError::unprocessable(
+            "platform-permission",
+            format!("`{}` is for platform staff only", p.as_str()),
+        ));
+    }
+    let held = who.permissions_in(tenant);
+    if !held.covers(wanted) {
+        let missing: Vec<_> = wanted.list().into_iter().filter(|p| !held.has(*p)).map(Permission::as_str).collect();
+        return Err(ApiError::forbidden_code("escalation", format!("you do not hold: {}", missing.join(", "))));
+    }
+    let row = RoleRow {
+        tenant_id: tenant.to_owned(),
+        name: name.to_owned(),
+        permissions: wanted.names().join(" "),
+        created_at: now_ms(),
+    };
+    ops.inner.store.put_role(&row).await?;
+    security_event(ops, who, Some(tenant), "role-defined", name, row.permissions.clone()).await?;
+    Ok(row)
+}
+
+/// Deletes a custom role nobody holds.
+pub async fn delete_role(ops: &Ops, who: &Principal, tenant: &str, name: &str) -> OpResult<()> {
+    enter(ops, who, tenant, Permission::RolesManage, "delete-role").await?;
+    let held = ops.inner.store.role_in_use(tenant, name).await?;
+    if held > 0 {
+        return Err(ApiError::conflict(
+            "role-in-use",
+            format!("{held} members or keys hold `{name}`; give them another role first"),
+        ));
+    }
+    if !ops.inner.store.delete_role(tenant, name).await? {
+        return Err(ApiError::not_found(format!("tenant `{tenant}` has no custom role `{name}`")));
+    }
+    security_event(ops, who, Some(tenant), "role-deleted", name, String::new()).await
+}
+
+/// What a stored role allows (for showing).
+pub fn role_view(row: &RoleRow) -> Vec<&'static str> {
+    parse_permissions(&row.permissions).names()
+}
+
+/// The security log: a tenant's (`audit:view`), or with `None` the whole platform's.
+pub async fn security_log(
+    ops: &Ops,
+    who: &Principal,
+    tenant: Option<&str>,
+    before: Option<i64>,
+    limit: u32,
+) -> OpResult<Vec<SecurityEvent>> {
+    match tenant {
+        Some(t) => {
+            enter(ops, who, t, Permission::AuditView, "view-security-log").await?;
+        }
+        None => who.require_platform(Permission::PlatformUsers)?,
+    }
+    Ok(ops.inner.store.security_events(tenant, before, i64::from(limit.clamp(1, 500))).await?)
+}
