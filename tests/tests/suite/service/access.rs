@@ -91,7 +91,7 @@ async fn viewers_read_and_keys_are_shown_once_and_revocable() {
     let after = viewer.get("/v1/tenants/acme/jobs").await.unwrap();
     assert_eq!((after.status.as_u16(), after.body["code"].as_str()), (401, Some("bad-key")));
     let none = PorticoClient::new(&service.url, None).get("/v1/tenants/acme/jobs").await.unwrap();
-    assert_eq!((none.status.as_u16(), none.body["code"].as_str()), (401, Some("missing-key")));
+    assert_eq!((none.status.as_u16(), none.body["code"].as_str()), (401, Some("unauthenticated")));
     service.running.shutdown().await.unwrap();
 }
 

@@ -2,18 +2,20 @@
 //! `plugins/`, the emulated org over HTTP, SQLite files and PostgreSQL schemas.
 
 mod access;
+mod accounts;
 mod connection;
 mod flow;
 mod ingest;
 mod lifecycle;
+mod permissions;
 mod privacy;
 mod recovery;
 
 use super::{cache_dir, root};
 use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
 use portico_emulator::{Emulator, Org};
-use portico_host::service::auth::{self, Role};
 use portico_host::service::client::PorticoClient;
+use portico_host::service::ops::{self, Principal};
 use portico_host::service::secrets::KeyRing;
 use portico_host::service::{self, AppState, Running, ServeConfig};
 use serde_json::Value;
@@ -63,8 +65,7 @@ pub async fn sqlite_service(tweak: impl FnOnce(&mut ServeConfig)) -> Service {
 /// Starts a service with `config` and master keys `keys`, with a platform admin key.
 pub async fn start(config: ServeConfig, keys: &str) -> Service {
     let state = AppState::new(config, KeyRing::parse(keys).unwrap()).await.unwrap();
-    let admin_key = auth::issue(Role::PlatformAdmin, None, "tests");
-    state.inner.store.insert_key(&admin_key.row).await.unwrap();
+    let admin_key = ops::keys::create_platform_key(&state, &Principal::operator(), "tests").await.unwrap();
     let running = service::start(state).await.unwrap();
     let url = format!("http://{}", running.addr);
     Service { admin: PorticoClient::new(&url, Some(&admin_key.key)), url, running, _dir: None }
