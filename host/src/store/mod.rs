@@ -15,6 +15,7 @@ mod results;
 mod retention;
 mod tenants;
 mod throttle;
+mod webhooks;
 
 pub use audit::{AuditRecord, NewAudit};
 pub use connections::ConnectionRow;
@@ -24,6 +25,9 @@ pub use results::{Next, Replay, ReplayedAll};
 pub use retention::{Erasure, ErasureReport, NotAnEmail, PURGED_PAYLOAD, PersonEmail, Purged, Retention};
 pub use tenants::{ApiKeyRow, Tenant};
 pub use throttle::LockoutPolicy;
+pub use webhooks::{
+    Attempt, DeliveryReplay, DeliveryState, DueDelivery, MAX_DELIVERY_PAGE, WebhookDelivery, WebhookEndpoint,
+};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
