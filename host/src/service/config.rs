@@ -37,6 +37,9 @@ pub struct ServeConfig {
     pub runtime: crate::runtime::RuntimeConfig,
     /// How long personal data (booking payloads, logs, audit values) is kept.
     pub retention: RetentionConfig,
+    /// Outbound webhooks: attempts, time limit, and the networks deliveries may reach.
+    #[serde(default)]
+    pub webhooks: super::webhooks::WebhooksConfig,
 }
 
 /// Job workers.
@@ -124,6 +127,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("auth", &self.auth)
             .field("runtime", &self.runtime)
             .field("retention", &self.retention)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -154,6 +158,7 @@ impl Default for ServeConfig {
             auth: AuthConfig::default(),
             runtime: crate::runtime::RuntimeConfig::default(),
             retention: RetentionConfig::default(),
+            webhooks: super::webhooks::WebhooksConfig::default(),
         }
     }
 }
@@ -257,6 +262,7 @@ impl ServeConfig {
         if self.retention.interval_seconds == 0 {
             anyhow::bail!("retention.interval_seconds is 0: set how often to purge (default 3600)");
         }
+        self.webhooks.check()?;
         Ok(())
     }
 
