@@ -325,6 +325,17 @@ mod tests {
     }
 
     #[test]
+    fn the_webhooks_section_has_defaults_and_is_checked() {
+        let config: ServeConfig =
+            toml::from_str("[webhooks]\nallow_http = true\nallowed_networks = [\"127.0.0.0/8\"]\n").unwrap();
+        assert!(config.webhooks.allow_http && config.check().is_ok());
+        assert_eq!((config.webhooks.max_attempts, config.webhooks.timeout_seconds), (8, 10), "defaults kept");
+        let bad: ServeConfig = toml::from_str("[webhooks]\nallowed_networks = [\"intranet\"]\n").unwrap();
+        assert!(bad.check().unwrap_err().to_string().contains("webhooks.allowed_networks"));
+        assert!(!ServeConfig::default().webhooks.allow_http, "https only by default");
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let err = toml::from_str::<ServeConfig>("[workers]\nconcurency = 4\n").unwrap_err();
         assert!(err.to_string().contains("concurency"), "{err}");
