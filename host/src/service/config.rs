@@ -39,6 +39,9 @@ pub struct ServeConfig {
     pub runtime: crate::runtime::RuntimeConfig,
     /// How long personal data (booking payloads, logs, audit values) is kept.
     pub retention: RetentionConfig,
+    /// Outbound webhooks: attempts, time limit, and the networks deliveries may reach.
+    #[serde(default)]
+    pub webhooks: super::webhooks::WebhooksConfig,
 }
 
 /// Job workers.
@@ -127,6 +130,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("accounts", &self.accounts)
             .field("runtime", &self.runtime)
             .field("retention", &self.retention)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -158,6 +162,7 @@ impl Default for ServeConfig {
             accounts: super::accounts::AccountsConfig::default(),
             runtime: crate::runtime::RuntimeConfig::default(),
             retention: RetentionConfig::default(),
+            webhooks: super::webhooks::WebhooksConfig::default(),
         }
     }
 }
@@ -267,6 +272,7 @@ impl ServeConfig {
         if self.retention.interval_seconds == 0 {
             anyhow::bail!("retention.interval_seconds is 0: set how often to purge (default 3600)");
         }
+        self.webhooks.check()?;
         Ok(())
     }
 
@@ -326,6 +332,17 @@ mod tests {
         let config: ServeConfig = toml::from_str("[retention]\ninterval_seconds = 0\n").unwrap();
         assert!(config.check().unwrap_err().to_string().contains("retention.interval_seconds"));
         assert!(toml::from_str::<ServeConfig>("[retention]\njob_day = 1\n").is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn the_webhooks_section_has_defaults_and_is_checked() {
+        let config: ServeConfig =
+            toml::from_str("[webhooks]\nallow_http = true\nallowed_networks = [\"127.0.0.0/8\"]\n").unwrap();
+        assert!(config.webhooks.allow_http && config.check().is_ok());
+        assert_eq!((config.webhooks.max_attempts, config.webhooks.timeout_seconds), (8, 10), "defaults kept");
+        let bad: ServeConfig = toml::from_str("[webhooks]\nallowed_networks = [\"intranet\"]\n").unwrap();
+        assert!(bad.check().unwrap_err().to_string().contains("webhooks.allowed_networks"));
+        assert!(!ServeConfig::default().webhooks.allow_http, "https only by default");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`auth`] (API keys, roles, lockout), [`signing`] (delivery signatures), [`secrets`]
 //!   (AES-256-GCM at rest) and [`orgs`] (tenants' Salesforce clients) are the policies.
 //! - [`retention`] purges personal data past its time, on a timer of its own.
+//! - [`webhooks`] tells tenants' endpoints what happened (signed, durable, SSRF-guarded).
 //!
 //! State lives in the [`crate::store::Store`]; a replica keeps only caches, so several
 //! replicas share one PostgreSQL database.
@@ -27,6 +28,7 @@ mod rate;
 pub mod retention;
 pub mod secrets;
 pub mod signing;
+pub mod webhooks;
 pub mod worker;
 
 pub use config::ServeConfig;
@@ -140,6 +142,7 @@ pub struct Running {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: tokio::task::JoinHandle<()>,
     retention: tokio::task::JoinHandle<()>,
+    webhooks: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -149,6 +152,7 @@ impl Running {
         let _ = self.shutdown.send(true);
         self.workers.await?;
         self.retention.await?;
+        self.webhooks.await?;
         self.server.await??;
         Ok(())
     }
@@ -158,11 +162,14 @@ impl Running {
         self.server.abort();
         self.workers.abort();
         self.retention.abort();
+        self.webhooks.abort();
     }
 }
 
-/// Binds and starts the HTTP server, the workers and the retention schedule.
+/// Binds and starts the HTTP server, the workers, the retention schedule and the webhook
+/// deliverer.
 pub async fn start(state: AppState) -> anyhow::Result<Running> {
+    state.inner.config.webhooks.check()?;
     let listener = tokio::net::TcpListener::bind(state.inner.config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.inner.config.listen))?;
@@ -186,6 +193,10 @@ pub async fn start(state: AppState) -> anyhow::Result<Running> {
     let retention = tokio::spawn(retention::run(store, config, auth_window_ms, async move {
         let _ = retention_rx.wait_for(|stop| *stop).await;
     }));
+    let mut webhooks_rx = rx.clone();
+    let webhooks = tokio::spawn(webhooks::deliver::run(state.clone(), async move {
+        let _ = webhooks_rx.wait_for(|stop| *stop).await;
+    }));
     let worker_state = state.clone();
     let workers = tokio::spawn(async move {
         let stop = async move {
@@ -194,7 +205,7 @@ pub async fn start(state: AppState) -> anyhow::Result<Running> {
         worker::run(worker_state, stop).await;
     });
     tracing::info!(%addr, replica = %state.inner.replica, backend = state.inner.store.backend_name(), "portico is serving");
-    Ok(Running { addr, state, shutdown, server, workers, retention })
+    Ok(Running { addr, state, shutdown, server, workers, retention, webhooks })
 }
 
 /// Runs until `stop` resolves, then drains.

@@ -19,6 +19,7 @@ mod sessions;
 mod tenants;
 mod throttle;
 mod tokens;
+mod webhooks;
 
 pub use accounts::{MembershipRow, RoleRow, UserRow};
 pub use audit::{AuditRecord, NewAudit};
@@ -32,6 +33,9 @@ pub use sessions::SessionRow;
 pub use tenants::{ApiKeyRow, Tenant};
 pub use throttle::LockoutPolicy;
 pub use tokens::{TokenKind, TokenRow};
+pub use webhooks::{
+    Attempt, DeliveryReplay, DeliveryState, DueDelivery, MAX_DELIVERY_PAGE, WebhookDelivery, WebhookEndpoint,
+};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};

@@ -1,13 +1,16 @@
 //! One claimed job through the pipeline: load the plugin, invoke it, commit the unit, build the
-//! audit rows, and record the result for this claim.
+//! audit rows, record the result for this claim, and emit its webhook event (`job.succeeded`,
+//! `job.failed`, `job.needs-attention`; a retry emits nothing).
 
 use super::classify::{RunFailure, commit_failure, invoke_failure};
 use crate::runtime::{Call, Outcome, Plugin};
 use crate::salesforce::{Committed, CommittedRecord};
 use crate::service::metrics::{FailureLabels, PluginLabels, TenantLabels};
+use crate::service::webhooks::{self, Event};
 use crate::service::{AppState, now_ms};
-use crate::store::{Completion, Job, NewAudit, RunReport};
+use crate::store::{Completion, Job, JobState, NewAudit, Next, RunReport};
 use portico_model::staging::{Unit, WriteMode};
+use portico_model::text::{MAX_ERROR_BYTES, clip};
 use portico_model::{Booking, Value};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,22 +28,43 @@ pub(super) async fn run_and_record(
     let result = execute(state, job, worker, &mut report, tenant_limit).await;
     recording.store(true, Ordering::SeqCst);
     let now = now_ms();
-    let stored = match result {
+    let (stored, event) = match result {
         Ok(audit) => {
             tracing::info!(records = audit.len(), "job committed");
             let done = Completion { id: job.id, worker: worker.to_owned(), report, audit };
-            inner.completions.submit(done).await
+            (inner.completions.submit(done).await, Some((Event::JobSucceeded, JobState::Succeeded, None)))
         }
         Err(failure) => {
             let config = &inner.config.workers;
             let (next, message) =
                 failure.next(job.attempts, config.max_attempts, config.backoff_base_ms, config.backoff_max_ms, now);
             tracing::warn!(kind = failure.kind, class = failure.class.as_str(), next = ?next, "job failed: {message}");
-            inner.store.settle(job.id, worker, &report, &message, next, now).await.map_err(|e| e.to_string())
+            let stored =
+                inner.store.settle(job.id, worker, &report, &message, next, now).await.map_err(|e| e.to_string());
+            let event = match next {
+                Next::Retry(_) => None,
+                Next::Fail => Some((Event::JobFailed, JobState::Failed, Some(message))),
+                Next::Unknown => Some((Event::JobNeedsAttention, JobState::Unknown, Some(message))),
+            };
+            (stored, event)
         }
     };
     match stored {
-        Ok(true) => {}
+        Ok(true) => {
+            if let Some((event, state, error)) = event {
+                // The job's result is recorded whatever becomes of its event.
+                let error = error.map(|e| clip(&e, MAX_ERROR_BYTES).into_owned());
+                let data = serde_json::json!({
+                    "job_id": job.id,
+                    "booking_id": job.booking_id,
+                    "kind": job.kind,
+                    "state": state.as_str(),
+                    "attempts": job.attempts,
+                    "error": error,
+                });
+                webhooks::emit_or_log(&inner.store, &job.tenant_id, event, data).await;
+            }
+        }
         Ok(false) => tracing::warn!("the job's lease expired before it finished; another worker owns it now"),
         Err(e) => tracing::error!("recording the job's result failed: {e}"),
     }

@@ -1,5 +1,6 @@
 //! The service end to end: `portico serve`'s real HTTP server on port 0, real plugins built from
-//! `plugins/`, the emulated org over HTTP, SQLite files and PostgreSQL schemas.
+//! `plugins/`, the emulated org over HTTP, SQLite files and PostgreSQL schemas, and local webhook
+//! receivers.
 
 mod access;
 mod accounts;
@@ -10,6 +11,7 @@ mod lifecycle;
 mod permissions;
 mod privacy;
 mod recovery;
+mod webhooks;
 
 use super::{cache_dir, root};
 use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
