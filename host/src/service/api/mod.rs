@@ -16,6 +16,7 @@ pub mod members;
 pub mod openapi;
 pub mod plugins;
 pub mod tenants;
+pub mod webhooks;
 
 pub use openapi::ApiDoc;
 
@@ -71,6 +72,10 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{t}/roles"), get(members::roles))
         .route(&format!("{t}/roles/{{name}}"), put(members::put_role).delete(members::delete_role))
         .route(&format!("{t}/security-events"), get(members::tenant_log))
+        .route(&format!("{t}/webhooks"), post(webhooks::create).get(webhooks::list))
+        .route(&format!("{t}/webhooks/{{id}}"), delete(webhooks::remove))
+        .route(&format!("{t}/webhooks/{{id}}/deliveries"), get(webhooks::deliveries))
+        .route(&format!("{t}/webhook-deliveries/{{id}}/replay"), post(webhooks::replay))
         .route(&format!("{t}/keys"), post(tenants::create_key).get(tenants::list_keys))
         .route(&format!("{t}/keys/{{prefix}}"), delete(tenants::revoke_key))
         .route(&format!("{t}/webhook-secret"), post(tenants::rotate_secret))

@@ -5,7 +5,7 @@
 //! so no operation's list can miss one and a schema-driven client or fuzzer finds every answer
 //! it receives described (`api-fuzz/run` checks exactly that).
 
-use super::{accounts, connection, erasures, ingest, jobs, members, plugins, tenants};
+use super::{accounts, connection, erasures, ingest, jobs, members, plugins, tenants, webhooks};
 use crate::service::ErrorBody;
 use utoipa::OpenApi;
 use utoipa::openapi::header::Header;
@@ -28,6 +28,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response};
         members::invite, members::invitations, members::revoke_invitation, members::members, members::set_role,
         members::remove, members::reset_link, members::roles, members::put_role, members::delete_role,
         members::tenant_log, members::platform_log,
+        webhooks::create, webhooks::list, webhooks::remove, webhooks::deliveries, webhooks::replay,
         plugins::upload, plugins::list, plugins::get, plugins::approve, plugins::activate, plugins::rollback,
         plugins::activations,
         connection::put, connection::get, connection::delete, connection::authorize, connection::callback,

@@ -17,6 +17,7 @@ pub mod principal_load;
 pub mod sessions;
 pub mod tenants;
 pub mod totp;
+pub mod webhooks;
 
 pub use permission::{BuiltinRole, Permission, Permissions};
 pub use principal::{Access, Actor, Principal, TenantGrant};

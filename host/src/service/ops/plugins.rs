@@ -132,6 +132,14 @@ async fn switch_to(ops: &Ops, who: &Principal, tenant: &str, digest: &str) -> Op
     ops.inner.contexts.invalidate(tenant);
     let detail = previous.as_deref().map(|p| format!("after {p}")).unwrap_or_default();
     security_event(ops, who, Some(tenant), "plugin-activated", digest, detail).await?;
+    let data = serde_json::json!({"digest": digest, "previous_digest": previous, "name": version.name, "version": version.version});
+    crate::service::webhooks::emit_or_log(
+        &ops.inner.store,
+        tenant,
+        crate::service::webhooks::Event::PluginActivated,
+        data,
+    )
+    .await;
     Ok(Activated { active: digest.to_owned(), previous })
 }
 

@@ -28,11 +28,11 @@ pub(super) async fn run_and_record(
     let result = execute(state, job, worker, &mut report, tenant_limit).await;
     recording.store(true, Ordering::SeqCst);
     let now = now_ms();
-    let (stored, event) = match result {
+    let (stored, event, broken) = match result {
         Ok(audit) => {
             tracing::info!(records = audit.len(), "job committed");
             let done = Completion { id: job.id, worker: worker.to_owned(), report, audit };
-            (inner.completions.submit(done).await, Some((Event::JobSucceeded, JobState::Succeeded, None)))
+            (inner.completions.submit(done).await, Some((Event::JobSucceeded, JobState::Succeeded, None)), false)
         }
         Err(failure) => {
             let config = &inner.config.workers;
@@ -46,7 +46,7 @@ pub(super) async fn run_and_record(
                 Next::Fail => Some((Event::JobFailed, JobState::Failed, Some(message))),
                 Next::Unknown => Some((Event::JobNeedsAttention, JobState::Unknown, Some(message))),
             };
-            (stored, event)
+            (stored, event, failure.class == portico_model::crm::FailureClass::ReconnectNeeded)
         }
     };
     match stored {
@@ -62,7 +62,10 @@ pub(super) async fn run_and_record(
                     "attempts": job.attempts,
                     "error": error,
                 });
-                webhooks::emit_or_log(&inner.store, &job.tenant_id, event, data).await;
+                webhooks::emit_or_log(&inner.store, &job.tenant_id, event, data.clone()).await;
+                if broken {
+                    webhooks::emit_or_log(&inner.store, &job.tenant_id, Event::ConnectionBroken, data).await;
+                }
             }
         }
         Ok(false) => tracing::warn!("the job's lease expired before it finished; another worker owns it now"),

@@ -60,6 +60,22 @@ async fn register(service: &Service, tenant: &str, url: &str, auth: EndpointAuth
     webhooks::register(&inner.store, &inner.keys, &guard, tenant, new, service::now_ms()).await.unwrap()
 }
 
+/// An endpoint registered through the API.
+struct Hook {
+    id: String,
+    secret: String,
+}
+
+/// Registers an endpoint for `job.failed` through the API, as a tenant admin does.
+async fn register_via_api(api: &PorticoClient, tenant: &str, url: &str, auth: Value) -> Hook {
+    let body = json!({"url": url, "events": ["job.failed"], "auth": auth});
+    let created = api.post(&format!("/v1/tenants/{tenant}/webhooks"), &body).await.unwrap().ok().unwrap();
+    Hook {
+        id: created["endpoint"]["id"].as_str().unwrap().to_owned(),
+        secret: created["secret"].as_str().unwrap().to_owned(),
+    }
+}
+
 /// Polls until `done` holds for the endpoint's newest delivery.
 async fn delivery(
     service: &Service,
@@ -95,8 +111,11 @@ async fn a_failed_job_is_delivered_signed(service: Service) {
     let (addr, got) = receiver().await;
     let org = emulator().await;
     let acme = tenant(&service, "acme", "lead-event", &org).await;
-    let auth = EndpointAuth::Header { name: "X-Api-Key".into(), value: "rk-123".into() };
-    let hook = register(&service, "acme", &format!("http://{addr}/hook"), auth).await;
+    let auth = json!({"type": "header", "name": "X-Api-Key", "value": "rk-123"});
+    let hook = register_via_api(&acme.api, "acme", &format!("http://{addr}/hook"), auth).await;
+    let listed = acme.get("/webhooks").await;
+    assert_eq!((&listed[0]["id"], &listed[0]["has_auth"]), (&json!(hook.id), &json!(true)), "{listed}");
+    assert!(!listed.to_string().contains("rk-123") && !listed.to_string().contains(&hook.secret), "never shown again");
     let job = acme.finished(&acme.send_sample("lead-event", "no-attendees").await).await;
     assert_eq!(job["state"], "failed", "{job}");
 
@@ -117,13 +136,21 @@ async fn a_failed_job_is_delivered_signed(service: Service) {
     );
     assert_eq!(data["error"], job["error"], "{envelope}");
 
-    let sent = delivery(&service, "acme", &hook.endpoint.id, |d| d.state != DeliveryState::Pending).await;
+    let sent = delivery(&service, "acme", &hook.id, |d| d.state != DeliveryState::Pending).await;
     assert_eq!((sent.state, sent.attempts, sent.last_status), (DeliveryState::Succeeded, 1, Some(200)));
     assert_eq!(sent.id, envelope["id"].as_str().unwrap());
+    let listed = acme.get(&format!("/webhooks/{}/deliveries", hook.id)).await;
+    assert_eq!((&listed[0]["state"], &listed[0]["last_status"]), (&json!("succeeded"), &json!(200)), "{listed}");
+    // Replayed through the API, it is sent again with the same id.
+    let replayed =
+        acme.api.post(&format!("/v1/tenants/acme/webhook-deliveries/{}/replay", sent.id), &json!({})).await.unwrap();
+    assert_eq!(replayed.status, 200, "{}", replayed.body);
+    let (_, again) = requests(&got, 2).await.remove(1);
+    assert_eq!(serde_json::from_slice::<Value>(&again).unwrap()["id"], envelope["id"]);
     // Only the subscribed event is sent: a success emits nothing to this endpoint.
     let ok = acme.finished(&acme.send_sample("lead-event", "new-lead").await).await;
     assert_eq!(ok["state"], "succeeded");
-    assert_eq!(service.state().inner.store.webhook_deliveries("acme", &hook.endpoint.id, 10).await.unwrap().len(), 1);
+    assert_eq!(service.state().inner.store.webhook_deliveries("acme", &hook.id, 10).await.unwrap().len(), 1);
     service.running.shutdown().await.unwrap();
 }
 
@@ -152,12 +179,14 @@ async fn a_delivery_queued_before_a_stop_is_sent_by_the_next_service() {
     allow_loopback(&mut quiet);
     quiet.webhooks.concurrency = 0;
     let first = start(quiet, &keys).await;
-    first.admin.create_tenant("acme", "Acme").await.unwrap();
-    let hook = register(&first, "acme", &format!("http://{addr}/hook"), EndpointAuth::None).await;
+    let org = emulator().await;
+    let acme = tenant(&first, "acme", "lead-event", &org).await;
+    let hook = register_via_api(&acme.api, "acme", &format!("http://{addr}/hook"), Value::Null).await;
+    let job = acme.finished(&acme.send_sample("lead-event", "no-attendees").await).await;
+    assert_eq!(job["state"], "failed", "{job}");
     let store = &first.state().inner.store;
-    assert_eq!(webhooks::emit(store, "acme", Event::JobFailed, json!({"job_id": 41})).await.unwrap(), 1);
     assert_eq!(webhooks::emit(store, "acme", Event::JobSucceeded, json!({})).await.unwrap(), 0, "not subscribed");
-    let pending = delivery(&first, "acme", &hook.endpoint.id, |_| true).await;
+    let pending = delivery(&first, "acme", &hook.id, |_| true).await;
     assert_eq!(pending.state, DeliveryState::Pending);
     first.running.shutdown().await.unwrap();
     assert!(got.requests.lock().unwrap().is_empty());
@@ -168,8 +197,8 @@ async fn a_delivery_queued_before_a_stop_is_sent_by_the_next_service() {
     let (headers, body) = requests(&got, 1).await.remove(0);
     assert!(verify_portico(&headers, &body, &hook.secret, service::now_ms() / 1000, 300).is_ok());
     let envelope: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!((&envelope["id"], &envelope["data"]["job_id"]), (&json!(pending.id), &json!(41)));
-    let sent = delivery(&second, "acme", &hook.endpoint.id, |d| d.state != DeliveryState::Pending).await;
+    assert_eq!((&envelope["id"], &envelope["data"]["job_id"]), (&json!(pending.id), &job["id"]));
+    let sent = delivery(&second, "acme", &hook.id, |d| d.state != DeliveryState::Pending).await;
     assert_eq!((sent.state, sent.attempts), (DeliveryState::Succeeded, 1));
     second.running.shutdown().await.unwrap();
 }
@@ -208,5 +237,22 @@ async fn an_endpoint_on_a_refused_address_fails_without_connecting() {
         NewEndpoint { url: format!("http://{addr}/hook"), events: vec![Event::JobFailed], auth: EndpointAuth::None };
     let e = webhooks::register(&inner.store, &inner.keys, &guard, "acme", new, 0).await.unwrap_err();
     assert!(e.to_string().contains("127.0.0.1 is refused (loopback)"), "{e}");
+    let body = json!({"url": format!("https://{addr}/hook"), "events": ["job.failed"]});
+    let refused = service.admin.post("/v1/tenants/acme/webhooks", &body).await.unwrap();
+    assert_eq!(
+        (refused.status.as_u16(), refused.body["code"].as_str()),
+        (422, Some("url-refused")),
+        "{}",
+        refused.body
+    );
+    for url in ["https://10.0.0.5/hook", "https://169.254.169.254/latest", "https://[::1]/hook", "ftp://example.com/x"]
+    {
+        let answer = service
+            .admin
+            .post("/v1/tenants/acme/webhooks", &json!({"url": url, "events": ["job.failed"]}))
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 422, "{url}: {}", answer.body);
+    }
     service.running.shutdown().await.unwrap();
 }
