@@ -8,7 +8,7 @@ use portico_host::store::{Attempt, DeliveryReplay, DeliveryState, Store, Webhook
 
 async fn tenants(store: &Store) {
     for t in ["acme", "other"] {
-        assert!(store.create_tenant(t, t, "sealed", None, T0).await.unwrap());
+        assert!(store.create_tenant(t, t, "sealed", None, None, T0).await.unwrap());
     }
 }
 
