@@ -138,7 +138,11 @@ async fn main() -> anyhow::Result<()> {
         ),
     )?;
     let key = KeyRing::generate("load");
-    let created = Command::new(exe).args(["admin", "create-key", "--config"]).arg(&config).output()?;
+    let created = Command::new(exe)
+        .args(["admin", "create-key", "--config"])
+        .arg(&config)
+        .env("PORTICO_MASTER_KEY", &key)
+        .output()?;
     anyhow::ensure!(created.status.success(), "create-key: {}", String::from_utf8_lossy(&created.stderr));
     let admin_key = String::from_utf8(created.stdout)?.trim().to_owned();
     let service = Proc(

@@ -160,7 +160,7 @@ on_every_backend!(expired_nonces_and_oauth_states_go_everywhere, expired_nonces_
 
 async fn plugin_versions_nothing_refers_to_are_pruned(store: Store) {
     for tenant in ["t1", "t2"] {
-        assert!(store.create_tenant(tenant, tenant, "sealed", None, T0).await.unwrap());
+        assert!(store.create_tenant(tenant, tenant, "sealed", None, None, T0).await.unwrap());
     }
     let upload = |tenant: &'static str, n: i64| {
         let store = store.clone();

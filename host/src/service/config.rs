@@ -34,6 +34,8 @@ pub struct ServeConfig {
     pub auth: AuthConfig,
     /// People's accounts: passwords, sessions, lockout, two-factor policy.
     pub accounts: super::accounts::AccountsConfig,
+    /// Where invitations, reset links and sign-in codes are mailed (none: links are shown once).
+    pub smtp: super::mail::SmtpConfig,
     /// The sandbox: engine settings and the default (and maximum) limits of every invocation;
     /// `runtime.limits.component_bytes` is also the largest plugin upload.
     pub runtime: crate::runtime::RuntimeConfig,
@@ -128,6 +130,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("ingest", &self.ingest)
             .field("auth", &self.auth)
             .field("accounts", &self.accounts)
+            .field("smtp", &self.smtp)
             .field("runtime", &self.runtime)
             .field("retention", &self.retention)
             .field("webhooks", &self.webhooks)
@@ -160,6 +163,7 @@ impl Default for ServeConfig {
             ingest: IngestConfig::default(),
             auth: AuthConfig::default(),
             accounts: super::accounts::AccountsConfig::default(),
+            smtp: super::mail::SmtpConfig::default(),
             runtime: crate::runtime::RuntimeConfig::default(),
             retention: RetentionConfig::default(),
             webhooks: super::webhooks::WebhooksConfig::default(),

@@ -21,6 +21,7 @@ pub mod client;
 pub mod config;
 pub mod context;
 mod error;
+pub mod mail;
 pub mod metrics;
 pub mod ops;
 pub mod orgs;
@@ -66,6 +67,8 @@ pub struct Inner {
     pub metrics: metrics::Metrics,
     /// Tenants' Salesforce clients.
     pub orgs: orgs::Orgs,
+    /// Sends invitations, reset links and sign-in codes, when SMTP is configured.
+    pub mailer: Option<mail::Mailer>,
     /// Tenants as the hot path sees them (cached briefly).
     pub contexts: context::Contexts,
     /// Wakes idle workers when a job is stored.
@@ -93,6 +96,7 @@ impl AppState {
             ),
             None => None,
         };
+        let mailer = mail::Mailer::from_config(&config.smtp)?;
         let replica = format!("{}-{}", std::process::id(), hex::encode(random_bytes::<4>()));
         let (for_deliveries, for_completions, for_marks) = (store.clone(), store.clone(), store.clone());
         let deliveries = batch::Batcher::start(BATCH, move |items| {
@@ -112,6 +116,7 @@ impl AppState {
                 throttle: auth::Throttle::new(&config.auth),
                 preflights: rate::Interval::new(std::time::Duration::from_secs(config.auth.preflight_interval_seconds)),
                 orgs: orgs::Orgs::new(config.allow_hosts.clone(), extra_ca),
+                mailer,
                 metrics: metrics::Metrics::default(),
                 contexts: context::Contexts::default(),
                 wake: tokio::sync::Notify::new(),

@@ -27,6 +27,8 @@ pub struct UserRow {
     pub created_at: i64,
     /// When the account was disabled.
     pub disabled_at: Option<i64>,
+    /// `1` when sign-in needs a code sent by email.
+    pub email_2fa: i64,
 }
 
 /// A membership: a user's role in one tenant.
@@ -58,7 +60,7 @@ pub struct RoleRow {
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, password_changed_at, platform_admin, totp_secret, totp_pending, \
-     totp_last_step, recovery_codes, created_at, disabled_at";
+     totp_last_step, recovery_codes, created_at, disabled_at, email_2fa";
 const MEMBER_SELECT: &str =
     "SELECT m.user_id, u.email, m.tenant_id, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id";
 
@@ -138,6 +140,18 @@ impl Store {
             .bind(user)
             .execute(pool)
             .await?;
+        });
+        Ok(())
+    }
+
+    /// Turns sign-in codes by email on or off.
+    pub async fn set_email_2fa(&self, user: &str, on: bool) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE users SET email_2fa = $1 WHERE id = $2")
+                .bind(i64::from(on))
+                .bind(user)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }

@@ -10,6 +10,8 @@ pub enum TokenKind {
     Invitation,
     /// Set a new password.
     Reset,
+    /// A sign-in (or enrolment) code sent by email.
+    EmailCode,
 }
 
 impl TokenKind {
@@ -18,6 +20,7 @@ impl TokenKind {
         match self {
             TokenKind::Invitation => "invitation",
             TokenKind::Reset => "reset",
+            TokenKind::EmailCode => "email-code",
         }
     }
 }

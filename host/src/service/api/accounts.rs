@@ -47,6 +47,9 @@ pub struct Login {
     /// Or one of the recovery codes (each works once).
     #[serde(default)]
     pub recovery_code: Option<String>,
+    /// Or the code emailed after a first try without one (when sign-in codes by email are on).
+    #[serde(default)]
+    pub email_code: Option<String>,
     /// A new password, when the answer was `password-expired`.
     #[serde(default)]
     pub new_password: Option<String>,
@@ -125,6 +128,7 @@ pub async fn login(State(state): State<AppState>, client: Client, Json(login): J
         password: login.password,
         totp_code: login.totp_code,
         recovery_code: login.recovery_code,
+        email_code: login.email_code,
         new_password: login.new_password,
     };
     let signed = ops::sessions::login(&state, creds, client.address, &client.user_agent).await?;
@@ -169,8 +173,10 @@ pub struct MeView {
     pub email: String,
     /// Platform staff.
     pub platform_admin: bool,
-    /// Two-factor authentication is on.
+    /// The authenticator app (TOTP) is on.
     pub two_factor: bool,
+    /// Sign-in codes by email are on.
+    pub email_codes: bool,
     /// Recovery codes left.
     pub recovery_codes_left: usize,
     /// Access per tenant.
@@ -187,6 +193,7 @@ pub async fn me(State(state): State<AppState>, who: Principal) -> ApiResult<Json
         email: me.user.email,
         platform_admin: me.platform_admin,
         two_factor: me.user.totp_secret.is_some(),
+        email_codes: me.user.email_2fa == 1,
         recovery_codes_left: codes.len(),
         tenants: me
             .grants
@@ -348,4 +355,59 @@ pub async fn accept_invitation(
 pub async fn reset_password(State(state): State<AppState>, Json(t): Json<TokenPassword>) -> ApiResult<StatusCode> {
     ops::accounts::reset_password(&state, &t.token, &t.password).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns on sign-in codes by email: a code is mailed to confirm the address receives them.
+#[utoipa::path(post, path = "/v1/me/email-2fa", tag = "accounts", operation_id = "begin_email_codes",
+    responses((status = 202, description = "a code was mailed"),
+        (status = 409, body = crate::service::ErrorBody, description = "mail is not set up"),
+        (status = 502, body = crate::service::ErrorBody, description = "the mail server refused")))]
+pub async fn begin_email_codes(State(state): State<AppState>, who: Principal) -> ApiResult<StatusCode> {
+    ops::totp::begin_email(&state, &who).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Confirms sign-in codes by email with the mailed code.
+#[utoipa::path(post, path = "/v1/me/email-2fa/confirm", tag = "accounts", operation_id = "confirm_email_codes", request_body = Code,
+    responses((status = 204), (status = 422, body = crate::service::ErrorBody, description = "a wrong, used or expired code")))]
+pub async fn confirm_email_codes(
+    State(state): State<AppState>,
+    who: Principal,
+    Json(c): Json<Code>,
+) -> ApiResult<StatusCode> {
+    ops::totp::confirm_email(&state, &who, &c.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns sign-in codes by email off (needs the password).
+#[utoipa::path(delete, path = "/v1/me/email-2fa", tag = "accounts", operation_id = "remove_email_codes", request_body = PasswordProof,
+    responses((status = 204), (status = 403, body = crate::service::ErrorBody, description = "a wrong password")))]
+pub async fn remove_email_codes(
+    State(state): State<AppState>,
+    who: Principal,
+    Json(p): Json<PasswordProof>,
+) -> ApiResult<StatusCode> {
+    ops::totp::remove_email(&state, &who, &p.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// "I forgot my password".
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Forgotten {
+    /// The account's email.
+    pub email: String,
+}
+
+/// Mails a reset link to the account, when mail is set up and the account exists (at most
+/// three an hour). The answer is the same either way.
+#[utoipa::path(post, path = "/v1/password/forgot", tag = "accounts", operation_id = "forgot_password", request_body = Forgotten, security(()),
+    responses((status = 202, description = "if the account exists and mail is set up, a link is on its way")))]
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    client: Client,
+    Json(f): Json<Forgotten>,
+) -> ApiResult<StatusCode> {
+    ops::accounts::forgot_password(&state, &f.email, client.address).await?;
+    Ok(StatusCode::ACCEPTED)
 }

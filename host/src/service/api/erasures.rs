@@ -3,9 +3,9 @@
 
 use super::api_time;
 use super::extract::{Json, Path};
-use crate::service::ops::{Permission, Principal, tenants::open};
-use crate::service::{ApiError, ApiResult, AppState, now_ms};
-use crate::store::{Erasure, ErasureReport, PersonEmail};
+use crate::service::ops::{self, Principal};
+use crate::service::{ApiResult, AppState};
+use crate::store::{Erasure, ErasureReport};
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,21 +64,16 @@ pub async fn erase(
     Path(id): Path<String>,
     Json(request): Json<EraseRequest>,
 ) -> ApiResult<Json<ErasureView>> {
-    open(&state, &who, &id, Permission::JobsReplay, "erase-person").await?;
-    let email = PersonEmail::parse(&request.email).map_err(|e| ApiError::bad_request("bad-email", e.to_string()))?;
-    let now = now_ms();
-    let ErasureReport { jobs, stopped, audit_rows } =
-        state.inner.store.erase_person(&id, &email, &who.actor.label(), now).await?;
-    state.inner.contexts.invalidate(&id);
-    tracing::info!(tenant = %id, email_sha256 = %email.sha256(), jobs, stopped, audit_rows, by = %who.actor.label(), "person's data erased");
+    let erased = ops::jobs::erase(&state, &who, &id, &request.email).await?;
+    let ErasureReport { jobs, stopped, audit_rows } = erased.report;
     Ok(Json(ErasureView {
         id: None,
-        email_sha256: email.sha256(),
-        requested_by: who.actor.label(),
+        email_sha256: erased.email_sha256,
+        requested_by: erased.requested_by,
         jobs,
         stopped,
         audit_rows,
-        erased_at: api_time(now),
+        erased_at: api_time(erased.at),
     }))
 }
 
@@ -90,6 +85,5 @@ pub async fn list(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ErasureView>>> {
-    open(&state, &who, &id, Permission::JobsReplay, "list-erasures").await?;
-    Ok(Json(state.inner.store.erasures(&id).await?.into_iter().map(ErasureView::from).collect()))
+    Ok(Json(ops::jobs::erasures(&state, &who, &id).await?.into_iter().map(ErasureView::from).collect()))
 }

@@ -2,9 +2,9 @@
 
 use super::api_time;
 use super::extract::{Json, Path, Query};
-use crate::service::ops::{Permission, Principal, tenants::open};
-use crate::service::{ApiError, ApiResult, AppState, now_ms};
-use crate::store::{AuditRecord, Job, JobState, Replay};
+use crate::service::ops::{self, Principal};
+use crate::service::{ApiResult, AppState};
+use crate::store::{AuditRecord, Job};
 use axum::extract::State;
 use portico_model::text::{MAX_ERROR_BYTES, clip};
 use serde::{Deserialize, Serialize};
@@ -124,15 +124,6 @@ pub struct JobQuery {
     pub limit: Option<i64>,
 }
 
-fn parse_state(s: &str) -> ApiResult<JobState> {
-    JobState::parse(s).ok_or_else(|| {
-        ApiError::bad_request(
-            "bad-state",
-            format!("unknown state `{s}`: pending, running, succeeded, failed or unknown"),
-        )
-    })
-}
-
 /// The tenant's jobs, newest first.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/jobs", tag = "jobs", operation_id = "list_jobs",
     params(("tenant" = String, Path), JobQuery), responses((status = 200, body = Vec<JobView>)))]
@@ -142,9 +133,7 @@ pub async fn list(
     Path(id): Path<String>,
     Query(q): Query<JobQuery>,
 ) -> ApiResult<Json<Vec<JobView>>> {
-    open(&state, &who, &id, Permission::JobsView, "list-jobs").await?;
-    let filter = q.state.as_deref().map(parse_state).transpose()?;
-    let jobs = state.inner.store.jobs(&id, filter, q.before, q.limit.unwrap_or(50).clamp(1, 500)).await?;
+    let jobs = ops::jobs::list(&state, &who, &id, q.state.as_deref(), q.before, q.limit.unwrap_or(50)).await?;
     Ok(Json(jobs.iter().map(|j| JobView::new(j, LIST_ERROR_BYTES)).collect()))
 }
 
@@ -156,14 +145,7 @@ pub async fn get(
     who: Principal,
     Path((id, job_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<JobDetail>> {
-    open(&state, &who, &id, Permission::JobsView, "view-job").await?;
-    let job = state
-        .inner
-        .store
-        .job_for(&id, job_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("tenant `{id}` has no job {job_id}")))?;
-    let records = state.inner.store.audit(&id, Some(job_id), None, 100).await?;
+    let (job, records) = ops::jobs::get(&state, &who, &id, job_id).await?;
     let parse = |s: &Option<String>| s.as_deref().and_then(|s| serde_json::from_str(s).ok());
     Ok(Json(JobDetail {
         booking: serde_json::from_str(&job.payload).unwrap_or_default(),
@@ -194,36 +176,7 @@ pub async fn replay(
     who: Principal,
     Path((id, job_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<Replayed>> {
-    open(&state, &who, &id, Permission::JobsReplay, "replay-job").await?;
-    match state.inner.store.replay_for(&id, job_id, now_ms()).await? {
-        Replay::Replayed => {}
-        Replay::NotFound => return Err(ApiError::not_found(format!("tenant `{id}` has no job {job_id}"))),
-        Replay::NotReplayable(s) => {
-            return Err(ApiError::conflict(
-                "not-failed",
-                format!("job {job_id} is {}; only failed jobs and jobs of unknown outcome are replayed", s.as_str()),
-            ));
-        }
-        Replay::Purged => {
-            return Err(ApiError::conflict(
-                "purged",
-                format!(
-                    "job {job_id}'s booking was purged by the retention policy or erased: nothing is left to replay"
-                ),
-            ));
-        }
-        Replay::Superseded { by, kind } => {
-            return Err(ApiError::conflict(
-                "superseded",
-                format!(
-                    "job {job_id} is not replayed: job {by} ({kind}) of the same booking succeeded, is running or may have committed, \
-                     and replaying the older delivery would write its data over the newer"
-                ),
-            ));
-        }
-    }
-    state.inner.wake.notify_waiters();
-    tracing::info!(tenant = %id, job = job_id, by = %who.actor.label(), "job replayed");
+    ops::jobs::replay(&state, &who, &id, job_id).await?;
     Ok(Json(Replayed { replayed: 1, superseded: 0 }))
 }
 
@@ -235,10 +188,7 @@ pub async fn replay_all(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Replayed>> {
-    open(&state, &who, &id, Permission::JobsReplay, "replay-jobs").await?;
-    let done = state.inner.store.replay_all_failed(&id, now_ms()).await?;
-    state.inner.wake.notify_waiters();
-    tracing::info!(tenant = %id, jobs = done.replayed, superseded = done.superseded, by = %who.actor.label(), "failed jobs replayed");
+    let done = ops::jobs::replay_all(&state, &who, &id).await?;
     Ok(Json(Replayed { replayed: done.replayed, superseded: done.superseded }))
 }
 
@@ -252,20 +202,7 @@ pub async fn mark_done(
     who: Principal,
     Path((id, job_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<JobView>> {
-    open(&state, &who, &id, Permission::JobsReplay, "mark-job-done").await?;
-    let store = &state.inner.store;
-    if !store.mark_done(&id, job_id, now_ms()).await? {
-        return match store.job_for(&id, job_id).await? {
-            None => Err(ApiError::not_found(format!("tenant `{id}` has no job {job_id}"))),
-            Some(job) => Err(ApiError::conflict(
-                "not-unknown",
-                format!("job {job_id} is {}; only jobs of unknown outcome are marked done", job.state().as_str()),
-            )),
-        };
-    }
-    tracing::info!(tenant = %id, job = job_id, by = %who.actor.label(), "job of unknown outcome marked done");
-    let job = store.job_for(&id, job_id).await?.ok_or_else(|| ApiError::not_found(format!("job {job_id}")))?;
-    Ok(Json(JobView::new(&job, MAX_ERROR_BYTES)))
+    Ok(Json(JobView::new(&ops::jobs::mark_done(&state, &who, &id, job_id).await?, MAX_ERROR_BYTES)))
 }
 
 /// Filtering the trail.
@@ -288,7 +225,6 @@ pub async fn audit(
     Path(id): Path<String>,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditView>>> {
-    open(&state, &who, &id, Permission::AuditView, "view-audit").await?;
-    let records = state.inner.store.audit(&id, q.job, q.before, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let records = ops::jobs::audit(&state, &who, &id, q.job, q.before, q.limit.unwrap_or(100)).await?;
     Ok(Json(records.into_iter().map(AuditView::from).collect()))
 }

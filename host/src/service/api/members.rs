@@ -60,14 +60,17 @@ impl From<TokenRow> for InvitationView {
     }
 }
 
-/// A created invitation: the link's token, shown this once, to pass on to the invitee (they
-/// accept it at `POST /v1/invitations/accept`).
+/// A created invitation. When the operator set up mail it was emailed to the invitee;
+/// otherwise its token is shown this once, to pass on (they accept it at
+/// `POST /v1/invitations/accept`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationCreated {
     /// The invitation.
     pub invitation: InvitationView,
-    /// The single-use token.
-    pub token: String,
+    /// The single-use token, when it was not emailed.
+    pub token: Option<String>,
+    /// Whether it was emailed.
+    pub emailed: bool,
 }
 
 /// Invites someone by email with a role (`users:manage`).
@@ -75,7 +78,8 @@ pub struct InvitationCreated {
     params(("tenant" = String, Path)),
     responses((status = 201, body = InvitationCreated),
         (status = 403, body = crate::service::ErrorBody, description = "the role holds permissions the inviter does not (`escalation`)"),
-        (status = 422, body = crate::service::ErrorBody, description = "a bad email or an unknown role")))]
+        (status = 422, body = crate::service::ErrorBody, description = "a bad email or an unknown role"),
+        (status = 502, body = crate::service::ErrorBody, description = "mail is set up and the server refused the mail")))]
 pub async fn invite(
     State(state): State<AppState>,
     who: Principal,
@@ -83,7 +87,8 @@ pub async fn invite(
     Json(new): Json<NewInvitation>,
 ) -> ApiResult<Created<InvitationCreated>> {
     let invited = ops::members::invite(&state, &who, &tenant, &new.email, &new.role).await?;
-    Ok(Created(InvitationCreated { invitation: invited.row.into(), token: invited.token }))
+    let emailed = invited.token.is_none();
+    Ok(Created(InvitationCreated { invitation: invited.row.into(), token: invited.token, emailed }))
 }
 
 /// The tenant's invitations, newest first.
@@ -172,25 +177,29 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A password reset link's token, shown once to the admin who passes it on.
+/// A password reset: emailed to the member when mail is set up, else its token is shown once
+/// to the admin who passes it on.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResetIssued {
-    /// For `POST /v1/password/reset`.
-    pub token: String,
+    /// For `POST /v1/password/reset`, when it was not emailed.
+    pub token: Option<String>,
+    /// Whether it was emailed.
+    pub emailed: bool,
     /// When it stops working.
     pub expires_at: String,
 }
 
 /// Makes a password reset link for a member.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/users/{user}/password-reset", tag = "users", operation_id = "reset_member_password",
-    params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 201, body = ResetIssued)))]
+    params(("tenant" = String, Path), ("user" = String, Path)), responses((status = 201, body = ResetIssued),
+        (status = 502, body = crate::service::ErrorBody, description = "mail is set up and the server refused the mail")))]
 pub async fn reset_link(
     State(state): State<AppState>,
     who: Principal,
     Path((tenant, user)): Path<(String, String)>,
 ) -> ApiResult<Created<ResetIssued>> {
     let (row, token) = ops::members::reset_link(&state, &who, &tenant, &user).await?;
-    Ok(Created(ResetIssued { token, expires_at: api_time(row.expires_at) }))
+    Ok(Created(ResetIssued { emailed: token.is_none(), token, expires_at: api_time(row.expires_at) }))
 }
 
 /// A custom role.

@@ -139,6 +139,7 @@ fn new_user(email: &str, platform_admin: bool) -> UserRow {
         recovery_codes: "[]".to_owned(),
         created_at: now_ms(),
         disabled_at: None,
+        email_2fa: 0,
     }
 }
 
@@ -194,4 +195,41 @@ pub async fn add_member(ops: &Ops, who: &Principal, tenant: &str, email: &str, r
         .ok_or_else(|| ApiError::not_found(format!("no account `{email}`")))?;
     ops.inner.store.set_membership(&user.id, tenant, role, now_ms()).await?;
     security_event(ops, who, Some(tenant), "member-added", &email, format!("role `{role}`")).await
+}
+
+/// "I forgot my password": when mail is set up and the account exists, a reset link goes to
+/// it (at most three an hour per account). The answer is the same in every case, so it tells
+/// nobody whether an account exists.
+pub async fn forgot_password(ops: &Ops, email: &str, address: std::net::IpAddr) -> OpResult<()> {
+    let (Some(_), Some(email)) = (&ops.inner.mailer, accounts::normalise_email(email)) else { return Ok(()) };
+    let store = &ops.inner.store;
+    let now = now_ms();
+    let policy = crate::store::LockoutPolicy { max_failures: 3, window_ms: 3_600_000, lockout_ms: 3_600_000 };
+    let key = format!("reset-mail:{email}");
+    if store.locked_until(&key, now).await?.is_some() {
+        return Ok(());
+    }
+    store.count_auth_failure(&key, policy, now).await?;
+    let Some(user) = store.user_by_email(&email).await?.filter(|u| u.disabled_at.is_none()) else { return Ok(()) };
+    let token = accounts::new_token();
+    let minutes = ops.inner.config.accounts.reset_minutes.max(1);
+    let row = crate::store::TokenRow {
+        token_hash: accounts::token_hash(&token),
+        id: accounts::new_id(),
+        kind: TokenKind::Reset.as_str().to_owned(),
+        email: email.clone(),
+        tenant_id: None,
+        role: None,
+        created_by: format!("self:{address}"),
+        created_at: now,
+        expires_at: now + minutes as i64 * 60_000,
+        used_at: None,
+        revoked_at: None,
+    };
+    store.insert_token(&row).await?;
+    let letter = crate::service::mail::letters::reset(&ops.inner.config.public_url, &token, minutes);
+    // A mail server that refuses is logged, not told: the answer must not differ.
+    let _ = super::members::mail_or_show(ops, &email, letter, &row.id, None).await;
+    let who = Principal { address: Some(address), ..principal_load::by_user(ops, &user, None, None).await? };
+    security_event(ops, &who, None, "password-reset-requested", &email, String::new()).await
 }

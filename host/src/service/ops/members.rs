@@ -10,13 +10,38 @@ use crate::service::accounts::{self, normalise_email};
 use crate::service::{ApiError, now_ms};
 use crate::store::{MembershipRow, RoleRow, SecurityEvent, TokenKind, TokenRow};
 
-/// An invitation made: the link's token is shown this once (and emailed, when mail is set up).
+/// An invitation made: emailed when mail is set up, else its token is shown this once.
 #[derive(Debug)]
 pub struct Invited {
     /// What is stored.
     pub row: TokenRow,
-    /// The token for the link.
-    pub token: String,
+    /// The token for the link, when it was not emailed.
+    pub token: Option<String>,
+}
+
+/// Mails `letter` to `to` when a mailer is configured: `Ok(true)` when sent, `Ok(false)`
+/// without mail. When sending fails the token `id` of `tenant` is withdrawn — nobody could use
+/// it — and the mail server's answer is the error.
+pub(super) async fn mail_or_show(
+    ops: &Ops,
+    to: &str,
+    letter: (String, String),
+    token_id: &str,
+    tenant: Option<&str>,
+) -> OpResult<bool> {
+    let Some(mailer) = &ops.inner.mailer else { return Ok(false) };
+    if let Err(e) = mailer.send(to, &letter.0, letter.1).await {
+        if let Some(tenant) = tenant {
+            ops.inner.store.revoke_invitation(tenant, token_id, now_ms()).await?;
+        }
+        tracing::warn!(to, "mail not sent: {e}");
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "mail-failed",
+            format!("the mail was not sent: {e}"),
+        ));
+    }
+    Ok(true)
 }
 
 /// Invites `email` to the tenant with `role`; the link works once, until it expires.
@@ -41,9 +66,13 @@ pub async fn invite(ops: &Ops, who: &Principal, tenant: &str, email: &str, role:
         revoked_at: None,
     };
     ops.inner.store.insert_token(&row).await?;
-    security_event(ops, who, Some(tenant), "invitation-created", &email, format!("role `{role}`, id {}", row.id))
-        .await?;
-    Ok(Invited { row, token })
+    let config = &ops.inner.config;
+    let hours = config.accounts.invitation_hours.max(1);
+    let letter = crate::service::mail::letters::invitation(&config.public_url, tenant, role, &token, hours);
+    let emailed = mail_or_show(ops, &email, letter, &row.id, Some(tenant)).await?;
+    let detail = format!("role `{role}`, id {}{}", row.id, if emailed { ", emailed" } else { "" });
+    security_event(ops, who, Some(tenant), "invitation-created", &email, detail).await?;
+    Ok(Invited { row, token: (!emailed).then_some(token) })
 }
 
 /// The tenant's invitations, newest first.
@@ -108,8 +137,9 @@ pub async fn remove(ops: &Ops, who: &Principal, tenant: &str, user: &str) -> OpR
     security_event(ops, who, Some(tenant), "member-removed", &member.email, format!("was `{}`", member.role)).await
 }
 
-/// Makes a password reset link for a member (shown once to the admin, who passes it on).
-pub async fn reset_link(ops: &Ops, who: &Principal, tenant: &str, user: &str) -> OpResult<(TokenRow, String)> {
+/// Makes a password reset link for a member: emailed to them when mail is set up, else shown
+/// once to the admin, who passes it on.
+pub async fn reset_link(ops: &Ops, who: &Principal, tenant: &str, user: &str) -> OpResult<(TokenRow, Option<String>)> {
     let member = subordinate(ops, who, tenant, user, "reset-password").await?;
     let token = accounts::new_token();
     let now = now_ms();
@@ -127,8 +157,11 @@ pub async fn reset_link(ops: &Ops, who: &Principal, tenant: &str, user: &str) ->
         revoked_at: None,
     };
     ops.inner.store.insert_token(&row).await?;
+    let config = &ops.inner.config;
+    let letter = crate::service::mail::letters::reset(&config.public_url, &token, config.accounts.reset_minutes.max(1));
+    let emailed = mail_or_show(ops, &member.email, letter, &row.id, None).await?;
     security_event(ops, who, Some(tenant), "password-reset-issued", &member.email, String::new()).await?;
-    Ok((row, token))
+    Ok((row, (!emailed).then_some(token)))
 }
 
 /// The tenant's custom roles.

@@ -40,7 +40,7 @@ pub async fn by_user(
     address: Option<IpAddr>,
     session: Option<&SessionRow>,
 ) -> OpResult<Principal> {
-    let has_2fa = user.totp_secret.is_some();
+    let has_2fa = user.totp_secret.is_some() || user.email_2fa == 1;
     let memberships = ops.inner.store.memberships(&user.id).await?;
     let pairs = memberships.into_iter().map(|m| (m.tenant_id, m.role)).collect();
     let grants = grants(ops, pairs, Some(has_2fa)).await?;

@@ -22,6 +22,8 @@ pub struct Credentials {
     pub totp_code: Option<String>,
     /// Or one of their recovery codes.
     pub recovery_code: Option<String>,
+    /// Or the code that was emailed to them.
+    pub email_code: Option<String>,
     /// A new password, when the tenant's policy says the current one expired.
     pub new_password: Option<String>,
 }
@@ -89,9 +91,20 @@ pub async fn login(ops: &Ops, creds: Credentials, address: IpAddr, user_agent: &
         failed("wrong email or password").await?;
         return Err(refused());
     };
-    if user.totp_secret.is_some() {
-        match super::totp::second_factor(ops, &user, creds.totp_code.as_deref(), creds.recovery_code.as_deref()).await?
-        {
+    if user.totp_secret.is_some() || user.email_2fa == 1 {
+        let given = super::totp::Factors {
+            totp: creds.totp_code.as_deref(),
+            recovery: creds.recovery_code.as_deref(),
+            email: creds.email_code.as_deref(),
+        };
+        match super::totp::second_factor(ops, &user, given).await? {
+            super::totp::Factor::Missing if user.email_2fa == 1 && ops.inner.mailer.is_some() => {
+                super::totp::mail_code(ops, &user).await?;
+                return Err(ApiError::unauthorized(
+                    "two-factor-required",
+                    "a sign-in code was emailed to you: send it as `email_code` with the password",
+                ));
+            }
             super::totp::Factor::Missing => {
                 return Err(ApiError::unauthorized(
                     "two-factor-required",

@@ -5,7 +5,7 @@
 use super::{OpResult, Ops, Principal, security_event, sessions::signed_in_user};
 use crate::service::accounts::{password, token_hash, totp};
 use crate::service::{ApiError, now_ms};
-use crate::store::UserRow;
+use crate::store::{TokenKind, UserRow};
 
 /// An enrolment begun: the secret and the URI to scan, shown once.
 #[derive(Debug)]
@@ -72,6 +72,80 @@ pub async fn remove(ops: &Ops, who: &Principal, current_password: &str) -> OpRes
     security_event(ops, who, None, "2fa-removed", &user.email, String::new()).await
 }
 
+const CODE_MINUTES: u64 = 10;
+
+fn code_hash(user: &str, code: &str) -> String {
+    token_hash(&format!("email-code:{user}:{}", code.trim()))
+}
+
+/// Mails a new six-digit code to the person; it works once, for ten minutes.
+pub(super) async fn mail_code(ops: &Ops, user: &UserRow) -> OpResult<()> {
+    if ops.inner.mailer.is_none() {
+        return Err(ApiError::conflict("no-mail", "the operator has not set up mail, so codes cannot be emailed"));
+    }
+    let n = u32::from_le_bytes(crate::service::random_bytes::<4>()) % 1_000_000;
+    let code = format!("{n:06}");
+    let now = now_ms();
+    let row = crate::store::TokenRow {
+        token_hash: code_hash(&user.id, &code),
+        id: crate::service::accounts::new_id(),
+        kind: TokenKind::EmailCode.as_str().to_owned(),
+        email: user.email.clone(),
+        tenant_id: None,
+        role: None,
+        created_by: format!("user:{}", user.email),
+        created_at: now,
+        expires_at: now + CODE_MINUTES as i64 * 60_000,
+        used_at: None,
+        revoked_at: None,
+    };
+    // Two codes alike for one person at once would share a row: then the older stands.
+    if ops.inner.store.peek_token(&row.token_hash, TokenKind::EmailCode, now).await?.is_none() {
+        ops.inner.store.insert_token(&row).await?;
+    }
+    let letter = crate::service::mail::letters::code(&code, CODE_MINUTES);
+    super::members::mail_or_show(ops, &user.email, letter, &row.id, None).await?;
+    Ok(())
+}
+
+async fn spend_code(ops: &Ops, user: &UserRow, code: &str) -> OpResult<bool> {
+    if code.trim().len() != 6 {
+        return Ok(false);
+    }
+    Ok(ops.inner.store.use_token(&code_hash(&user.id, code), TokenKind::EmailCode, now_ms()).await?.is_some())
+}
+
+/// Begins sign-in codes by email: a code is mailed, to confirm the address receives them.
+pub async fn begin_email(ops: &Ops, who: &Principal) -> OpResult<()> {
+    let user = user(ops, who).await?;
+    mail_code(ops, &user).await
+}
+
+/// Confirms sign-in codes by email with the mailed code: from now on sign-in needs one (or
+/// the authenticator app, if that is on too).
+pub async fn confirm_email(ops: &Ops, who: &Principal, code: &str) -> OpResult<()> {
+    let user = user(ops, who).await?;
+    if !spend_code(ops, &user, code).await? {
+        return Err(ApiError::unprocessable("bad-code", "the code is wrong, used or expired"));
+    }
+    ops.inner.store.set_email_2fa(&user.id, true).await?;
+    security_event(ops, who, None, "2fa-enrolled", &user.email, "email codes".into()).await
+}
+
+/// Turns sign-in codes by email off; needs the password again.
+pub async fn remove_email(ops: &Ops, who: &Principal, current_password: &str) -> OpResult<()> {
+    let user = user(ops, who).await?;
+    let (given, stored) = (current_password.to_owned(), user.password_hash.clone());
+    let good = tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    if !good {
+        return Err(ApiError::forbidden_code("bad-password", "the password is wrong"));
+    }
+    ops.inner.store.set_email_2fa(&user.id, false).await?;
+    security_event(ops, who, None, "2fa-removed", &user.email, "email codes".into()).await
+}
+
 /// What a sign-in's second factor came to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Factor {
@@ -83,11 +157,34 @@ pub enum Factor {
     Good,
 }
 
-/// Checks a TOTP code or a recovery code for an enrolled person, spending it.
-pub async fn second_factor(ops: &Ops, user: &UserRow, code: Option<&str>, recovery: Option<&str>) -> OpResult<Factor> {
+/// The second factors a sign-in may carry.
+#[derive(Debug, Default)]
+pub struct Factors<'a> {
+    /// From the authenticator app.
+    pub totp: Option<&'a str>,
+    /// One of the recovery codes.
+    pub recovery: Option<&'a str>,
+    /// A code that was emailed.
+    pub email: Option<&'a str>,
+}
+
+/// Checks the second factor of an enrolled person, spending it: an emailed code, a TOTP code
+/// or a recovery code.
+pub async fn second_factor(ops: &Ops, user: &UserRow, given: Factors<'_>) -> OpResult<Factor> {
     let store = &ops.inner.store;
-    let Some(sealed) = user.totp_secret.as_deref() else { return Ok(Factor::Good) };
+    if user.totp_secret.is_none() && user.email_2fa == 0 {
+        return Ok(Factor::Good);
+    }
+    if let Some(code) = given.email.filter(|c| !c.trim().is_empty()) {
+        return Ok(if user.email_2fa == 1 && spend_code(ops, user, code).await? {
+            Factor::Good
+        } else {
+            Factor::Wrong
+        });
+    }
+    let (code, recovery) = (given.totp, given.recovery);
     if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
+        let Some(sealed) = user.totp_secret.as_deref() else { return Ok(Factor::Wrong) };
         let secret = ops.inner.keys.open(&sealed_for(&user.id), sealed)?;
         return Ok(match totp::matching_step(&secret, code, (now_ms() / 1000) as u64) {
             Some(step) if store.use_totp_step(&user.id, step).await? => Factor::Good,

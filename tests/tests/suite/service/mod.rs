@@ -8,6 +8,7 @@ mod connection;
 mod flow;
 mod ingest;
 mod lifecycle;
+mod mail;
 mod permissions;
 mod privacy;
 mod recovery;
