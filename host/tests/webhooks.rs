@@ -164,6 +164,11 @@ async fn disabling_an_endpoint_fails_what_it_had_pending(store: Store) {
     let replay = store.replay_webhook_delivery("acme", &gone.id, T0 + 3).await.unwrap();
     assert_eq!(replay, DeliveryReplay::EndpointDisabled);
     assert_eq!(store.enqueue_webhook_event("acme", "job.failed", "{}", T0 + 4).await.unwrap(), 1, "only we_2");
+    // Retention deletes finished deliveries past their time, never pending ones.
+    assert_eq!(store.purge_webhook_deliveries(T0 + 1).await.unwrap(), 0, "finished at T0 + 1, not before");
+    assert_eq!(store.purge_webhook_deliveries(T0 + 100).await.unwrap(), 1);
+    assert!(store.webhook_deliveries("acme", "we_1", 10).await.unwrap().is_empty());
+    assert_eq!(store.webhook_deliveries("acme", "we_2", 10).await.unwrap().len(), 2, "pending ones stay");
 }
 on_every_backend!(
     disabling_an_endpoint_fails_what_it_had_pending_everywhere,

@@ -72,6 +72,7 @@ fn log(full: bool, result: &Result<Purged, crate::store::StoreError>, took: Dura
             nonces = p.nonces,
             oauth_states = p.oauth_states,
             plugin_versions = p.plugin_versions,
+            webhook_deliveries = p.webhook_deliveries,
             took_ms,
             "retention: purged what is past its time"
         ),

@@ -5,7 +5,7 @@
 //! secret is 32 random bytes stored only as its SHA-256 — a random secret needs no slow hash —
 //! and compared in constant time. Keys are shown once, at creation.
 
-use super::{BuiltinRole, OpResult, Ops, Permission, Permissions, Principal, enter, security_event};
+use super::{BuiltinRole, OpResult, Ops, Permission, Permissions, Principal, security_event};
 use crate::service::{ApiError, now_ms};
 use crate::store::{ApiKeyRow, Store};
 use base64::Engine as _;
@@ -99,8 +99,7 @@ pub struct NewKey {
 
 /// Issues a key for the tenant; no one issues a key that can do more than they can.
 pub async fn create(ops: &Ops, who: &Principal, tenant: &str, new: NewKey) -> OpResult<IssuedKey> {
-    enter(ops, who, tenant, Permission::KeysManage, "create-key").await?;
-    ops.inner.store.tenant(tenant).await?.ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
+    super::tenants::open(ops, who, tenant, Permission::KeysManage, "create-key").await?;
     grantable(ops, who, tenant, &new.role).await?;
     if new.label.chars().count() > 200 || new.label.contains('\0') {
         return Err(ApiError::unprocessable("bad-label", "a key's label is at most 200 characters"));
@@ -121,13 +120,13 @@ pub async fn create(ops: &Ops, who: &Principal, tenant: &str, new: NewKey) -> Op
 
 /// The tenant's keys.
 pub async fn list(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Vec<ApiKeyRow>> {
-    enter(ops, who, tenant, Permission::KeysManage, "list-keys").await?;
+    super::tenants::open(ops, who, tenant, Permission::KeysManage, "list-keys").await?;
     Ok(ops.inner.store.keys(Some(tenant)).await?)
 }
 
 /// Revokes one of the tenant's keys at once.
 pub async fn revoke(ops: &Ops, who: &Principal, tenant: &str, prefix: &str) -> OpResult<()> {
-    enter(ops, who, tenant, Permission::KeysManage, "revoke-key").await?;
+    super::tenants::open(ops, who, tenant, Permission::KeysManage, "revoke-key").await?;
     if !ops.inner.store.revoke_key(Some(tenant), prefix, now_ms()).await? {
         return Err(ApiError::not_found(format!("tenant `{tenant}` has no live key `{prefix}`")));
     }

@@ -5,7 +5,7 @@
 //! own role, or acts on a member whose role holds more than theirs.
 
 use super::keys::{grantable, parse_permissions, role_permissions};
-use super::{BuiltinRole, OpResult, Ops, Permission, Permissions, Principal, enter, security_event};
+use super::{BuiltinRole, OpResult, Ops, Permission, Permissions, Principal, security_event};
 use crate::service::accounts::{self, normalise_email};
 use crate::service::{ApiError, now_ms};
 use crate::store::{MembershipRow, RoleRow, SecurityEvent, TokenKind, TokenRow};
@@ -46,7 +46,7 @@ pub(super) async fn mail_or_show(
 
 /// Invites `email` to the tenant with `role`; the link works once, until it expires.
 pub async fn invite(ops: &Ops, who: &Principal, tenant: &str, email: &str, role: &str) -> OpResult<Invited> {
-    enter(ops, who, tenant, Permission::UsersManage, "invite").await?;
+    super::tenants::open(ops, who, tenant, Permission::UsersManage, "invite").await?;
     let email = normalise_email(email)
         .ok_or_else(|| ApiError::unprocessable("bad-email", format!("`{email}` is not an email address")))?;
     grantable(ops, who, tenant, role).await?;
@@ -77,13 +77,13 @@ pub async fn invite(ops: &Ops, who: &Principal, tenant: &str, email: &str, role:
 
 /// The tenant's invitations, newest first.
 pub async fn invitations(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Vec<TokenRow>> {
-    enter(ops, who, tenant, Permission::UsersManage, "list-invitations").await?;
+    super::tenants::open(ops, who, tenant, Permission::UsersManage, "list-invitations").await?;
     Ok(ops.inner.store.invitations(tenant).await?)
 }
 
 /// Withdraws an unused invitation.
 pub async fn revoke_invitation(ops: &Ops, who: &Principal, tenant: &str, id: &str) -> OpResult<()> {
-    enter(ops, who, tenant, Permission::UsersManage, "revoke-invitation").await?;
+    super::tenants::open(ops, who, tenant, Permission::UsersManage, "revoke-invitation").await?;
     if !ops.inner.store.revoke_invitation(tenant, id, now_ms()).await? {
         return Err(ApiError::not_found(format!("tenant `{tenant}` has no open invitation `{id}`")));
     }
@@ -92,13 +92,13 @@ pub async fn revoke_invitation(ops: &Ops, who: &Principal, tenant: &str, id: &st
 
 /// The tenant's members.
 pub async fn members(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Vec<MembershipRow>> {
-    enter(ops, who, tenant, Permission::UsersManage, "list-members").await?;
+    super::tenants::open(ops, who, tenant, Permission::UsersManage, "list-members").await?;
     Ok(ops.inner.store.members(tenant).await?)
 }
 
 /// A member `who` may act on: not themselves, and holding nothing `who` does not.
 async fn subordinate(ops: &Ops, who: &Principal, tenant: &str, user: &str, action: &str) -> OpResult<MembershipRow> {
-    enter(ops, who, tenant, Permission::UsersManage, action).await?;
+    super::tenants::open(ops, who, tenant, Permission::UsersManage, action).await?;
     let member = ops
         .inner
         .store
@@ -166,7 +166,7 @@ pub async fn reset_link(ops: &Ops, who: &Principal, tenant: &str, user: &str) ->
 
 /// The tenant's custom roles.
 pub async fn roles(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Vec<RoleRow>> {
-    enter(ops, who, tenant, Permission::UsersManage, "list-roles").await?;
+    super::tenants::open(ops, who, tenant, Permission::UsersManage, "list-roles").await?;
     Ok(ops.inner.store.roles(tenant).await?)
 }
 
@@ -178,7 +178,7 @@ pub async fn put_role(
     name: &str,
     permissions: &[Permission],
 ) -> OpResult<RoleRow> {
-    enter(ops, who, tenant, Permission::RolesManage, "put-role").await?;
+    super::tenants::open(ops, who, tenant, Permission::RolesManage, "put-role").await?;
     let valid = (1..=40).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-');
@@ -213,7 +213,7 @@ pub async fn put_role(
 
 /// Deletes a custom role nobody holds.
 pub async fn delete_role(ops: &Ops, who: &Principal, tenant: &str, name: &str) -> OpResult<()> {
-    enter(ops, who, tenant, Permission::RolesManage, "delete-role").await?;
+    super::tenants::open(ops, who, tenant, Permission::RolesManage, "delete-role").await?;
     let held = ops.inner.store.role_in_use(tenant, name).await?;
     if held > 0 {
         return Err(ApiError::conflict(
@@ -242,7 +242,7 @@ pub async fn security_log(
 ) -> OpResult<Vec<SecurityEvent>> {
     match tenant {
         Some(t) => {
-            enter(ops, who, t, Permission::AuditView, "view-security-log").await?;
+            super::tenants::open(ops, who, t, Permission::AuditView, "view-security-log").await?;
         }
         None => who.require_platform(Permission::PlatformUsers)?,
     }

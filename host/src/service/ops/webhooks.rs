@@ -1,6 +1,6 @@
 //! Outbound webhook endpoints and their deliveries (`webhooks:manage`).
 
-use super::{OpResult, Ops, Permission, Principal, enter, security_event};
+use super::{OpResult, Ops, Permission, Principal, security_event};
 use crate::service::webhooks::{self, Guard, NewEndpoint, RegisterError, Registered};
 use crate::service::{ApiError, now_ms};
 use crate::store::{DeliveryReplay, MAX_DELIVERY_PAGE, WebhookDelivery, WebhookEndpoint};
@@ -10,7 +10,7 @@ pub const MAX_ENDPOINTS: usize = 20;
 
 /// Registers an endpoint; its signing secret is answered this once.
 pub async fn register(ops: &Ops, who: &Principal, tenant: &str, new: NewEndpoint) -> OpResult<Registered> {
-    enter(ops, who, tenant, Permission::WebhooksManage, "register-webhook").await?;
+    super::tenants::open(ops, who, tenant, Permission::WebhooksManage, "register-webhook").await?;
     let store = &ops.inner.store;
     if store.webhook_endpoints(tenant).await?.iter().filter(|e| e.disabled_at.is_none()).count() >= MAX_ENDPOINTS {
         return Err(ApiError::conflict(
@@ -34,13 +34,13 @@ pub async fn register(ops: &Ops, who: &Principal, tenant: &str, new: NewEndpoint
 
 /// The tenant's endpoints (removed ones too, marked).
 pub async fn endpoints(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Vec<WebhookEndpoint>> {
-    enter(ops, who, tenant, Permission::WebhooksManage, "list-webhooks").await?;
+    super::tenants::open(ops, who, tenant, Permission::WebhooksManage, "list-webhooks").await?;
     Ok(ops.inner.store.webhook_endpoints(tenant).await?)
 }
 
 /// Removes an endpoint: nothing more is sent to it, and its pending deliveries fail.
 pub async fn remove(ops: &Ops, who: &Principal, tenant: &str, id: &str) -> OpResult<()> {
-    enter(ops, who, tenant, Permission::WebhooksManage, "remove-webhook").await?;
+    super::tenants::open(ops, who, tenant, Permission::WebhooksManage, "remove-webhook").await?;
     if !ops.inner.store.disable_webhook_endpoint(tenant, id, now_ms()).await? {
         return Err(ApiError::not_found(format!("tenant `{tenant}` has no live webhook endpoint `{id}`")));
     }
@@ -55,7 +55,7 @@ pub async fn deliveries(
     endpoint: &str,
     limit: u32,
 ) -> OpResult<Vec<WebhookDelivery>> {
-    enter(ops, who, tenant, Permission::WebhooksManage, "list-webhook-deliveries").await?;
+    super::tenants::open(ops, who, tenant, Permission::WebhooksManage, "list-webhook-deliveries").await?;
     let store = &ops.inner.store;
     store
         .webhook_endpoint(tenant, endpoint)
@@ -66,7 +66,7 @@ pub async fn deliveries(
 
 /// Sends a delivery again, with a fresh attempt budget.
 pub async fn replay(ops: &Ops, who: &Principal, tenant: &str, delivery: &str) -> OpResult<WebhookDelivery> {
-    enter(ops, who, tenant, Permission::WebhooksManage, "replay-webhook-delivery").await?;
+    super::tenants::open(ops, who, tenant, Permission::WebhooksManage, "replay-webhook-delivery").await?;
     let store = &ops.inner.store;
     match store.replay_webhook_delivery(tenant, delivery, now_ms()).await? {
         DeliveryReplay::Replayed => {}

@@ -45,6 +45,8 @@ pub struct Purged {
     pub oauth_states: u64,
     /// Plugin versions deleted.
     pub plugin_versions: u64,
+    /// Finished outbound webhook deliveries deleted (they carry job data and error text).
+    pub webhook_deliveries: u64,
 }
 
 /// Writes audit rows back with every field value dropped, in the transaction `$tx` (a macro:
@@ -79,6 +81,7 @@ impl Store {
         let mut purged = Purged::default();
         if let Some(age) = policy.jobs_for {
             purged.jobs = self.purge_finished_jobs(before(age), now_ms).await?;
+            purged.webhook_deliveries = self.purge_webhook_deliveries(before(age)).await?;
         }
         if let Some(age) = policy.audit_values_for {
             purged.audit_rows = self.drop_audit_values(before(age), now_ms).await?;
@@ -88,6 +91,17 @@ impl Store {
             purged.plugin_versions = self.prune_plugin_versions(keep).await?;
         }
         Ok(purged)
+    }
+
+    /// Deletes outbound webhook deliveries that succeeded or failed before `finished_before`.
+    pub async fn purge_webhook_deliveries(&self, finished_before: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < $1")
+                .bind(finished_before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     /// Drops the payload (to [`PURGED_PAYLOAD`]), logs, usage and error text of jobs that
