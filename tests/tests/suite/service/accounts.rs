@@ -74,7 +74,11 @@ async fn journey(service: Service) -> Service {
     for (method, path, body) in [
         ("PUT", "/v1/tenants/nowhere/roles/x", json!({"permissions": ["jobs:view"]})),
         ("POST", "/v1/tenants/nowhere/invitations", json!({"email": "a@b.example", "role": "viewer"})),
-        ("POST", "/v1/tenants/nowhere/webhooks", json!({"url": "https://hooks.example.com/x", "events": ["job.failed"]})),
+        (
+            "POST",
+            "/v1/tenants/nowhere/webhooks",
+            json!({"url": "https://hooks.example.com/x", "events": ["job.failed"]}),
+        ),
     ] {
         assert_eq!(status(admin, method, path, Some(body)).await.0, 404, "{method} {path}");
     }
