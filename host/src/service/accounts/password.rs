@@ -3,7 +3,7 @@
 //! (`common-passwords.txt`, see `common-passwords.md` for where it comes from).
 //!
 //! Hashes are Argon2id (the `argon2` crate's defaults, which are OWASP's recommendation: 19 MiB
-//! of memory, 2 passes, 1 lane; about 30–50 ms on one core), stored as PHC strings so the
+//! of memory, 2 passes, 1 lane; about 20–25 ms on one core, see BENCHMARKS.md), stored as PHC strings so the
 //! parameters travel with each hash and can be raised later without breaking old ones.
 
 use argon2::Argon2;

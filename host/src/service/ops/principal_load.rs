@@ -17,7 +17,10 @@ pub async fn by_key(ops: &Ops, presented: &str, address: IpAddr) -> OpResult<Opt
     if !matches || row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
         return Ok(None);
     }
-    ops.inner.store.touch_key(prefix, now).await?;
+    // The last use is kept to the minute: most requests write nothing.
+    if row.last_used_at.is_none_or(|at| at < now - 60_000) {
+        ops.inner.store.touch_key(prefix, now).await?;
+    }
     let (platform, grants) = match &row.tenant_id {
         None if row.role == super::BuiltinRole::PlatformAdmin.as_str() => (Permissions::all(), Vec::new()),
         None => (Permissions::NONE, Vec::new()),

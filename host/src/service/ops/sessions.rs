@@ -182,7 +182,9 @@ pub async fn by_cookie(ops: &Ops, token: &str, address: IpAddr) -> OpResult<Opti
     let idle = ops.inner.config.accounts.idle_ms();
     let Some(session) = store.live_session(&accounts::token_hash(token), idle, now).await? else { return Ok(None) };
     let Some(user) = store.user(&session.user_id).await?.filter(|u| u.disabled_at.is_none()) else { return Ok(None) };
-    store.touch_session(&session.id, now).await?;
+    if session.last_seen_at < now - 60_000 {
+        store.touch_session(&session.id, now).await?;
+    }
     let who = principal_load::by_user(ops, &user, Some(address), Some(&session)).await?;
     Ok(Some((who, session)))
 }
