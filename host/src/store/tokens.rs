@@ -61,7 +61,7 @@ impl Store {
         on_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO account_tokens (token_hash, id, kind, email, tenant_id, role, created_by, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
             )
             .bind(&t.token_hash)
             .bind(&t.id)
@@ -108,6 +108,21 @@ impl Store {
         );
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(&sql).bind(token_hash).bind(kind.as_str()).bind(now_ms).fetch_optional(pool).await?
+        }))
+    }
+
+    /// Withdraws every open token of `kind` for `email`; how many.
+    pub async fn revoke_tokens(&self, email: &str, kind: TokenKind, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE account_tokens SET revoked_at = $1 WHERE email = $2 AND kind = $3 AND used_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(now_ms)
+            .bind(email)
+            .bind(kind.as_str())
+            .execute(pool)
+            .await?
+            .rows_affected()
         }))
     }
 

@@ -337,14 +337,17 @@ pub struct Accepted {
 /// joins the tenant. Each link works once.
 #[utoipa::path(post, path = "/v1/invitations/accept", tag = "accounts", operation_id = "accept_invitation", request_body = TokenPassword, security(()),
     responses((status = 200, body = Accepted), (status = 410, body = crate::service::ErrorBody, description = "unknown, used, withdrawn or expired"),
-        (status = 422, body = crate::service::ErrorBody, description = "a weak password")))]
+        (status = 403, body = crate::service::ErrorBody, description = "the email has an account and this is not its password"),
+        (status = 409, body = crate::service::ErrorBody, description = "the account was created at the same moment"),
+        (status = 422, body = crate::service::ErrorBody, description = "a weak password"),
+        (status = 429, body = crate::service::ErrorBody, description = "locked out after failed passwords")))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
+    client: Client,
     Json(t): Json<TokenPassword>,
 ) -> ApiResult<Json<Accepted>> {
-    let (user, tenant) =
-        ops::accounts::accept_invitation(&state, ops::accounts::Acceptance { token: t.token, password: t.password })
-            .await?;
+    let acceptance = ops::accounts::Acceptance { token: t.token, password: t.password };
+    let (user, tenant) = ops::accounts::accept_invitation(&state, acceptance, client.address).await?;
     Ok(Json(Accepted { email: user.email, tenant }))
 }
 

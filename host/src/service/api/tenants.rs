@@ -68,8 +68,9 @@ pub struct TenantCreated {
     pub tenant: TenantView,
     /// The webhook secret that signs its booking deliveries.
     pub webhook_secret: String,
-    /// A tenant-owner API key.
-    pub admin_key: String,
+    /// A tenant-owner API key (absent for a child tenant whose creator is not an owner of the
+    /// parent).
+    pub admin_key: Option<String>,
 }
 
 /// A new API key.

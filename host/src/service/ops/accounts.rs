@@ -24,16 +24,49 @@ pub async fn me(ops: &Ops, who: &Principal) -> OpResult<Me> {
     Ok(Me { platform_admin: user.platform_admin == 1, grants: who.grants.clone(), user })
 }
 
+/// Whether `given` is the password of `stored` (a PHC string; `None` spends the same time and
+/// fails), checked on the blocking pool: Argon2id is slow by design.
+pub(super) async fn password_matches(given: &str, stored: Option<&str>) -> OpResult<bool> {
+    let _turn = hashing_turn().await?;
+    let (given, stored) = (given.to_owned(), stored.map(str::to_owned));
+    tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref())).await.map_err(ApiError::internal)
+}
+
+/// [`password_matches`], checking the sign-in lockout `keys` again once its turn came.
+pub(super) async fn password_matches_checked(
+    ops: &Ops,
+    given: &str,
+    stored: Option<&str>,
+    keys: &[String; 2],
+) -> OpResult<bool> {
+    let _turn = hashing_turn().await?;
+    super::sessions::check_lockout(ops, keys).await?;
+    let (given, stored) = (given.to_owned(), stored.map(str::to_owned));
+    tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref())).await.map_err(ApiError::internal)
+}
+
+/// A turn at hashing: at most twice as many Argon2id runs at once as there are cores (each
+/// holds 19 MiB), so a burst of sign-ins queues instead of exhausting memory.
+async fn hashing_turn() -> OpResult<tokio::sync::SemaphorePermit<'static>> {
+    static TURNS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) * 2)
+    });
+    TURNS.acquire().await.map_err(ApiError::internal)
+}
+
 /// Checks `new` against the policy, hashes it and stores it for `user`.
 pub(super) async fn store_password(ops: &Ops, user: &UserRow, new: &str) -> OpResult<()> {
     password::check(new, &user.email, ops.inner.config.accounts.min_password_length)
         .map_err(|weak| ApiError::unprocessable("weak-password", weak.to_string()))?;
     let new = new.to_owned();
+    let _turn = hashing_turn().await?;
     let hash = tokio::task::spawn_blocking(move || password::hash(&new))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     ops.inner.store.set_password(&user.id, &hash, now_ms()).await?;
+    // A reset link issued before is void once the password changed.
+    ops.inner.store.revoke_tokens(&user.email, TokenKind::Reset, now_ms()).await?;
     Ok(())
 }
 
@@ -41,10 +74,7 @@ pub(super) async fn store_password(ops: &Ops, user: &UserRow, new: &str) -> OpRe
 /// sessions.
 pub async fn change_password(ops: &Ops, who: &Principal, current: &str, new: &str) -> OpResult<()> {
     let me = me(ops, who).await?.user;
-    let (given, stored) = (current.to_owned(), me.password_hash.clone());
-    let good = tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let good = password_matches(current, me.password_hash.as_deref()).await?;
     if !good {
         return Err(ApiError::forbidden_code("bad-password", "the current password is wrong"));
     }
@@ -53,8 +83,7 @@ pub async fn change_password(ops: &Ops, who: &Principal, current: &str, new: &st
     security_event(ops, who, None, "password-changed", &me.email, String::new()).await
 }
 
-/// Accepting an invitation.
-#[derive(Debug)]
+/// Accepting an invitation. `Debug` shows neither field.
 pub struct Acceptance {
     /// The link's token.
     pub token: String,
@@ -62,10 +91,20 @@ pub struct Acceptance {
     pub password: String,
 }
 
+impl std::fmt::Debug for Acceptance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Acceptance(..)")
+    }
+}
+
 /// Accepts an invitation: a new account gets its password (which verifies the email: the link
 /// reached it), an existing one proves it is theirs with their password; then they join the
 /// tenant with the invited role. The link works once.
-pub async fn accept_invitation(ops: &Ops, acceptance: Acceptance) -> OpResult<(UserRow, String)> {
+pub async fn accept_invitation(
+    ops: &Ops,
+    acceptance: Acceptance,
+    address: std::net::IpAddr,
+) -> OpResult<(UserRow, String)> {
     let store = &ops.inner.store;
     let hash = accounts::token_hash(&acceptance.token);
     let dead = || {
@@ -79,11 +118,13 @@ pub async fn accept_invitation(ops: &Ops, acceptance: Acceptance) -> OpResult<(U
     let existing = store.user_by_email(&invitation.email).await?;
     let user = match existing {
         Some(user) => {
-            let (given, stored) = (acceptance.password.clone(), user.password_hash.clone());
-            let good = tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref()))
-                .await
-                .map_err(ApiError::internal)?;
+            // The account's password is guessed here as at sign-in: the same lockouts hold.
+            let keys = super::sessions::lockout_keys(&user.email, address);
+            super::sessions::check_lockout(ops, &keys).await?;
+            let good =
+                password_matches_checked(ops, &acceptance.password, user.password_hash.as_deref(), &keys).await?;
             if !good {
+                super::sessions::count_failure(ops, &keys).await?;
                 return Err(ApiError::forbidden_code("bad-password", "this email has an account: give its password"));
             }
             user
@@ -97,7 +138,12 @@ pub async fn accept_invitation(ops: &Ops, acceptance: Acceptance) -> OpResult<(U
     // Spend the link only once everything else checked out: a weak password costs nothing.
     let invitation = store.use_token(&hash, TokenKind::Invitation, now_ms()).await?.ok_or_else(dead)?;
     if user.password_hash.is_none() {
-        store.insert_user(&user).await?;
+        if !store.insert_user(&user).await? {
+            return Err(ApiError::conflict(
+                "account-created-meanwhile",
+                "an account for this email was created at the same moment; ask for a new invitation",
+            ));
+        }
         store_password(ops, &user, &acceptance.password).await?;
     }
     let (Some(tenant), Some(role)) = (invitation.tenant_id.as_deref(), invitation.role.as_deref()) else {
@@ -202,6 +248,17 @@ pub async fn add_member(ops: &Ops, who: &Principal, tenant: &str, email: &str, r
 /// nobody whether an account exists.
 pub async fn forgot_password(ops: &Ops, email: &str, address: std::net::IpAddr) -> OpResult<()> {
     let (Some(_), Some(email)) = (&ops.inner.mailer, accounts::normalise_email(email)) else { return Ok(()) };
+    // The answer leaves before any of the work, so its timing says nothing either.
+    let ops = ops.clone();
+    tokio::spawn(async move {
+        if let Err(e) = mail_reset(&ops, email, address).await {
+            tracing::warn!("forgot-password: {}", e.message);
+        }
+    });
+    Ok(())
+}
+
+async fn mail_reset(ops: &Ops, email: String, address: std::net::IpAddr) -> OpResult<()> {
     let store = &ops.inner.store;
     let now = now_ms();
     let policy = crate::store::LockoutPolicy { max_failures: 3, window_ms: 3_600_000, lockout_ms: 3_600_000 };
@@ -211,22 +268,10 @@ pub async fn forgot_password(ops: &Ops, email: &str, address: std::net::IpAddr) 
     }
     store.count_auth_failure(&key, policy, now).await?;
     let Some(user) = store.user_by_email(&email).await?.filter(|u| u.disabled_at.is_none()) else { return Ok(()) };
-    let token = accounts::new_token();
     let minutes = ops.inner.config.accounts.reset_minutes.max(1);
-    let row = crate::store::TokenRow {
-        token_hash: accounts::token_hash(&token),
-        id: accounts::new_id(),
-        kind: TokenKind::Reset.as_str().to_owned(),
-        email: email.clone(),
-        tenant_id: None,
-        role: None,
-        created_by: format!("self:{address}"),
-        created_at: now,
-        expires_at: now + minutes as i64 * 60_000,
-        used_at: None,
-        revoked_at: None,
-    };
-    store.insert_token(&row).await?;
+    let by = format!("self:{address}");
+    let (row, token) =
+        super::members::issue_token(ops, TokenKind::Reset, &email, None, None, by, minutes as i64 * 60_000).await?;
     let letter = crate::service::mail::letters::reset(&ops.inner.config.public_url, &token, minutes);
     // A mail server that refuses is logged, not told: the answer must not differ.
     let _ = super::members::mail_or_show(ops, &email, letter, &row.id, None).await;

@@ -12,13 +12,18 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-/// A new key: the stored row and the whole key, to show once.
-#[derive(Debug)]
+/// A new key: the stored row and the whole key, to show once. `Debug` shows the prefix only.
 pub struct IssuedKey {
     /// What is stored.
     pub row: ApiKeyRow,
     /// `pk_<prefix>_<secret>`.
     pub key: String,
+}
+
+impl std::fmt::Debug for IssuedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedKey").field("prefix", &self.row.prefix).finish_non_exhaustive()
+    }
 }
 
 /// Makes a new key with `role` for `tenant` (a platform key with `None`).

@@ -19,6 +19,36 @@ pub struct Invited {
     pub token: Option<String>,
 }
 
+/// Stores a new single-use token of `kind` for `email` that works for `ttl_ms`; answers the row
+/// and the token (only its hash is stored).
+pub(super) async fn issue_token(
+    ops: &Ops,
+    kind: TokenKind,
+    email: &str,
+    tenant: Option<&str>,
+    role: Option<&str>,
+    created_by: String,
+    ttl_ms: i64,
+) -> OpResult<(TokenRow, String)> {
+    let token = accounts::new_token();
+    let now = now_ms();
+    let row = TokenRow {
+        token_hash: accounts::token_hash(&token),
+        id: accounts::new_id(),
+        kind: kind.as_str().to_owned(),
+        email: email.to_owned(),
+        tenant_id: tenant.map(str::to_owned),
+        role: role.map(str::to_owned),
+        created_by,
+        created_at: now,
+        expires_at: now + ttl_ms,
+        used_at: None,
+        revoked_at: None,
+    };
+    ops.inner.store.insert_token(&row).await?;
+    Ok((row, token))
+}
+
 /// Mails `letter` to `to` when a mailer is configured: `Ok(true)` when sent, `Ok(false)`
 /// without mail. When sending fails the token `id` of `tenant` is withdrawn — nobody could use
 /// it — and the mail server's answer is the error.
@@ -50,24 +80,11 @@ pub async fn invite(ops: &Ops, who: &Principal, tenant: &str, email: &str, role:
     let email = normalise_email(email)
         .ok_or_else(|| ApiError::unprocessable("bad-email", format!("`{email}` is not an email address")))?;
     grantable(ops, who, tenant, role).await?;
-    let token = accounts::new_token();
-    let now = now_ms();
-    let row = TokenRow {
-        token_hash: accounts::token_hash(&token),
-        id: accounts::new_id(),
-        kind: TokenKind::Invitation.as_str().to_owned(),
-        email: email.clone(),
-        tenant_id: Some(tenant.to_owned()),
-        role: Some(role.to_owned()),
-        created_by: who.actor.label(),
-        created_at: now,
-        expires_at: now + ops.inner.config.accounts.invitation_hours.max(1) as i64 * 3_600_000,
-        used_at: None,
-        revoked_at: None,
-    };
-    ops.inner.store.insert_token(&row).await?;
     let config = &ops.inner.config;
     let hours = config.accounts.invitation_hours.max(1);
+    let ttl = hours as i64 * 3_600_000;
+    let by = who.actor.label();
+    let (row, token) = issue_token(ops, TokenKind::Invitation, &email, Some(tenant), Some(role), by, ttl).await?;
     let letter = crate::service::mail::letters::invitation(&config.public_url, tenant, role, &token, hours);
     let emailed = mail_or_show(ops, &email, letter, &row.id, Some(tenant)).await?;
     let detail = format!("role `{role}`, id {}{}", row.id, if emailed { ", emailed" } else { "" });
@@ -141,23 +158,33 @@ pub async fn remove(ops: &Ops, who: &Principal, tenant: &str, user: &str) -> OpR
 /// once to the admin, who passes it on.
 pub async fn reset_link(ops: &Ops, who: &Principal, tenant: &str, user: &str) -> OpResult<(TokenRow, Option<String>)> {
     let member = subordinate(ops, who, tenant, user, "reset-password").await?;
-    let token = accounts::new_token();
-    let now = now_ms();
-    let row = TokenRow {
-        token_hash: accounts::token_hash(&token),
-        id: accounts::new_id(),
-        kind: TokenKind::Reset.as_str().to_owned(),
-        email: member.email.clone(),
-        tenant_id: Some(tenant.to_owned()),
-        role: None,
-        created_by: who.actor.label(),
-        created_at: now,
-        expires_at: now + ops.inner.config.accounts.reset_minutes.max(1) as i64 * 60_000,
-        used_at: None,
-        revoked_at: None,
-    };
-    ops.inner.store.insert_token(&row).await?;
+    // A password opens every tenant the person belongs to: who resets it must outrank them in
+    // each, and platform staff are reset only by platform staff.
+    let store = &ops.inner.store;
+    let target = store.user(user).await?.ok_or_else(|| ApiError::not_found(format!("no account `{user}`")))?;
+    if target.platform_admin == 1 && !who.platform.has(Permission::PlatformUsers) {
+        return Err(ApiError::forbidden_code(
+            "escalation",
+            "a platform admin's password is reset by platform staff only",
+        ));
+    }
+    for other in store.memberships(user).await? {
+        let theirs = role_permissions(store, &other.tenant_id, &other.role).await?.unwrap_or(Permissions::NONE);
+        let held = who.permissions_in(&other.tenant_id);
+        if !held.has(Permission::UsersManage) || !held.covers(theirs) {
+            return Err(ApiError::forbidden_code(
+                "escalation",
+                format!(
+                    "`{}` also belongs to a tenant where you may not manage them; they reset it themselves",
+                    member.email
+                ),
+            ));
+        }
+    }
     let config = &ops.inner.config;
+    let ttl = config.accounts.reset_minutes.max(1) as i64 * 60_000;
+    let (row, token) =
+        issue_token(ops, TokenKind::Reset, &member.email, Some(tenant), None, who.actor.label(), ttl).await?;
     let letter = crate::service::mail::letters::reset(&config.public_url, &token, config.accounts.reset_minutes.max(1));
     let emailed = mail_or_show(ops, &member.email, letter, &row.id, None).await?;
     security_event(ops, who, Some(tenant), "password-reset-issued", &member.email, String::new()).await?;

@@ -5,14 +5,14 @@
 //! while with a message that says nothing about whether the account exists.
 
 use super::{Actor, OpResult, Ops, Principal, principal_load, security_event};
-use crate::service::accounts::{self, SessionLimit, password};
+use crate::service::accounts::{self, SessionLimit};
 use crate::service::{ApiError, now_ms};
 use crate::store::{LockoutPolicy, SessionRow, UserRow};
 use axum::http::StatusCode;
 use std::net::IpAddr;
 
-/// What a person signs in with.
-#[derive(Debug, Default)]
+/// What a person signs in with. `Debug` shows only the email.
+#[derive(Default)]
 pub struct Credentials {
     /// Their email.
     pub email: String,
@@ -28,8 +28,13 @@ pub struct Credentials {
     pub new_password: Option<String>,
 }
 
-/// A new session: the cookie's token is shown this once.
-#[derive(Debug)]
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
+/// A new session: the cookie's token is shown this once. `Debug` shows only the session id.
 pub struct SignedIn {
     /// The session.
     pub session: SessionRow,
@@ -37,6 +42,12 @@ pub struct SignedIn {
     pub token: String,
     /// Who.
     pub user: UserRow,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn").field("session", &self.session.id).finish_non_exhaustive()
+    }
 }
 
 fn login_policy(ops: &Ops) -> LockoutPolicy {
@@ -59,30 +70,47 @@ fn locked(until: i64, now: i64) -> ApiError {
     e
 }
 
+/// The sign-in lockout keys of an account and an address.
+pub(super) fn lockout_keys(email: &str, address: IpAddr) -> [String; 2] {
+    [format!("login-account:{email}"), format!("login-address:{}", address.to_canonical())]
+}
+
+/// Refuses when the account or the address is locked out.
+pub(super) async fn check_lockout(ops: &Ops, keys: &[String; 2]) -> OpResult<()> {
+    let now = now_ms();
+    for key in keys {
+        if let Some(until) = ops.inner.store.locked_until(key, now).await? {
+            return Err(locked(until, now));
+        }
+    }
+    Ok(())
+}
+
+/// Counts a failed password (or second factor) against the account and the address.
+pub(super) async fn count_failure(ops: &Ops, keys: &[String; 2]) -> OpResult<()> {
+    for key in keys {
+        ops.inner.store.count_auth_failure(key, login_policy(ops), now_ms()).await?;
+    }
+    Ok(())
+}
+
 /// Signs a person in: checks the lockouts, the password, the second factor and the password's
 /// age, applies the concurrent-session policy, and opens a session.
 pub async fn login(ops: &Ops, creds: Credentials, address: IpAddr, user_agent: &str) -> OpResult<SignedIn> {
     let store = &ops.inner.store;
     let now = now_ms();
     let email = accounts::normalise_email(&creds.email).unwrap_or_else(|| creds.email.chars().take(254).collect());
-    let keys = [format!("login-account:{email}"), format!("login-address:{}", address.to_canonical())];
-    for key in &keys {
-        if let Some(until) = store.locked_until(key, now).await? {
-            return Err(locked(until, now));
-        }
-    }
+    let keys = lockout_keys(&email, address);
+    check_lockout(ops, &keys).await?;
     let user = store.user_by_email(&email).await?.filter(|u| u.disabled_at.is_none());
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let given = creds.password.clone();
-    let good = tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    // Concurrent guesses all passed the check above; the lockout is checked again once this
+    // one's turn at the (bounded) hashing pool came, so a burst gains at most that pool's size.
+    let good = super::accounts::password_matches_checked(ops, &creds.password, stored, &keys).await?;
     let failed = |reason: &'static str| {
         let (keys, email) = (keys.clone(), email.clone());
         async move {
-            for key in &keys {
-                store.count_auth_failure(key, login_policy(ops), now).await?;
-            }
+            count_failure(ops, &keys).await?;
             let who = Principal { address: Some(address), ..Principal::nobody(&email) };
             security_event(ops, &who, None, "login-failed", &email, reason.to_owned()).await
         }
@@ -171,6 +199,7 @@ async fn expire_password(ops: &Ops, user: UserRow, new_password: Option<&str>) -
         ));
     };
     super::accounts::store_password(ops, &user, new).await?;
+    store.end_sessions(&user.id, None, now_ms()).await?;
     Ok(store.user(&user.id).await?.unwrap_or(user))
 }
 

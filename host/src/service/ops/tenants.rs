@@ -26,8 +26,9 @@ pub struct CreatedTenant {
     pub tenant: Tenant,
     /// The secret that signs its booking deliveries.
     pub webhook_secret: String,
-    /// A tenant-owner API key.
-    pub owner_key: String,
+    /// A tenant-owner API key (for a child tenant, only when its creator holds every tenant
+    /// permission in the parent: nobody gets a key that can do more than they can).
+    pub owner_key: Option<String>,
 }
 
 /// The plugin settings: a map of strings.
@@ -97,18 +98,16 @@ async fn insert(ops: &Ops, who: &Principal, new: NewTenant, parent: Option<&str>
     if !inner.store.create_tenant(&new.id, &new.name, &sealed, new.max_concurrency, parent, now_ms()).await? {
         return Err(ApiError::conflict("tenant-exists", format!("tenant `{}` already exists", new.id)));
     }
-    let key = super::keys::issue(
-        super::BuiltinRole::TenantOwner.as_str(),
-        Some(&new.id),
-        "created with the tenant",
-        None,
-        who,
-    );
-    inner.store.insert_key(&key.row).await?;
+    let owner = super::BuiltinRole::TenantOwner;
+    let may_hold = parent.is_none_or(|p| who.permissions_in(p).covers(owner.permissions()));
+    let key = may_hold.then(|| super::keys::issue(owner.as_str(), Some(&new.id), "created with the tenant", None, who));
+    if let Some(key) = &key {
+        inner.store.insert_key(&key.row).await?;
+    }
     let tenant = inner.store.tenant(&new.id).await?.ok_or_else(|| ApiError::internal("tenant vanished"))?;
     let detail = parent.map(|p| format!("child of `{p}`")).unwrap_or_default();
     security_event(ops, who, parent.or(Some(&new.id)), "tenant-created", &new.id, detail).await?;
-    Ok(CreatedTenant { tenant, webhook_secret: secret, owner_key: key.key })
+    Ok(CreatedTenant { tenant, webhook_secret: secret, owner_key: key.map(|k| k.key) })
 }
 
 /// The child tenants of `parent`.

@@ -3,17 +3,22 @@
 //! sign-ins (see `sessions`), so guessing is locked out like guessing passwords.
 
 use super::{OpResult, Ops, Principal, security_event, sessions::signed_in_user};
-use crate::service::accounts::{password, token_hash, totp};
+use crate::service::accounts::{token_hash, totp};
 use crate::service::{ApiError, now_ms};
 use crate::store::{TokenKind, UserRow};
 
-/// An enrolment begun: the secret and the URI to scan, shown once.
-#[derive(Debug)]
+/// An enrolment begun: the secret and the URI to scan, shown once. `Debug` shows neither.
 pub struct Enrolment {
     /// The base32 secret (for typing in by hand).
     pub secret: String,
     /// `otpauth://totp/…` (the console shows it as a QR code).
     pub uri: String,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment(..)")
+    }
 }
 
 fn sealed_for(user: &str) -> String {
@@ -47,13 +52,15 @@ pub async fn confirm(ops: &Ops, who: &Principal, code: &str) -> OpResult<Vec<Str
         return Err(ApiError::conflict("no-enrolment", "begin enrolment first (POST /v1/me/totp)"));
     };
     let secret = ops.inner.keys.open(&sealed_for(&user.id), pending)?;
-    if totp::matching_step(&secret, code, (now_ms() / 1000) as u64).is_none() {
+    let Some(step) = totp::matching_step(&secret, code, (now_ms() / 1000) as u64) else {
         return Err(ApiError::unprocessable("bad-code", "the code does not match; check the device's clock"));
-    }
+    };
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| token_hash(&totp::normalise_recovery_code(c))).collect();
     let json = serde_json::to_string(&hashes).map_err(ApiError::internal)?;
     ops.inner.store.set_totp(&user.id, None, Some(pending), &json).await?;
+    // The code that confirmed enrolment is spent: it cannot also sign in.
+    ops.inner.store.use_totp_step(&user.id, step).await?;
     security_event(ops, who, None, "2fa-enrolled", &user.email, String::new()).await?;
     Ok(codes)
 }
@@ -61,10 +68,7 @@ pub async fn confirm(ops: &Ops, who: &Principal, code: &str) -> OpResult<Vec<Str
 /// Removes two-factor authentication; needs the password again.
 pub async fn remove(ops: &Ops, who: &Principal, current_password: &str) -> OpResult<()> {
     let user = user(ops, who).await?;
-    let (given, stored) = (current_password.to_owned(), user.password_hash.clone());
-    let good = tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let good = super::accounts::password_matches(current_password, user.password_hash.as_deref()).await?;
     if !good {
         return Err(ApiError::forbidden_code("bad-password", "the password is wrong"));
     }
@@ -83,6 +87,22 @@ pub(super) async fn mail_code(ops: &Ops, user: &UserRow) -> OpResult<()> {
     if ops.inner.mailer.is_none() {
         return Err(ApiError::conflict("no-mail", "the operator has not set up mail, so codes cannot be emailed"));
     }
+    // At most five codes a quarter hour, and only the newest works: codes cannot be piled up
+    // to guess among, nor the inbox flooded.
+    let store = &ops.inner.store;
+    let key = format!("email-code:{}", user.id);
+    let policy = crate::store::LockoutPolicy { max_failures: 5, window_ms: 900_000, lockout_ms: 900_000 };
+    if let Some(until) = store.locked_until(&key, now_ms()).await? {
+        let mut e = ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too-many-codes",
+            "too many sign-in codes were mailed; use the last one or wait",
+        );
+        e.retry_after = Some(((until - now_ms()) / 1000).max(1) as u64);
+        return Err(e);
+    }
+    store.count_auth_failure(&key, policy, now_ms()).await?;
+    store.revoke_tokens(&user.email, TokenKind::EmailCode, now_ms()).await?;
     let n = u32::from_le_bytes(crate::service::random_bytes::<4>()) % 1_000_000;
     let code = format!("{n:06}");
     let now = now_ms();
@@ -99,10 +119,7 @@ pub(super) async fn mail_code(ops: &Ops, user: &UserRow) -> OpResult<()> {
         used_at: None,
         revoked_at: None,
     };
-    // Two codes alike for one person at once would share a row: then the older stands.
-    if ops.inner.store.peek_token(&row.token_hash, TokenKind::EmailCode, now).await?.is_none() {
-        ops.inner.store.insert_token(&row).await?;
-    }
+    ops.inner.store.insert_token(&row).await?;
     let letter = crate::service::mail::letters::code(&code, CODE_MINUTES);
     super::members::mail_or_show(ops, &user.email, letter, &row.id, None).await?;
     Ok(())
@@ -135,10 +152,7 @@ pub async fn confirm_email(ops: &Ops, who: &Principal, code: &str) -> OpResult<(
 /// Turns sign-in codes by email off; needs the password again.
 pub async fn remove_email(ops: &Ops, who: &Principal, current_password: &str) -> OpResult<()> {
     let user = user(ops, who).await?;
-    let (given, stored) = (current_password.to_owned(), user.password_hash.clone());
-    let good = tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let good = super::accounts::password_matches(current_password, user.password_hash.as_deref()).await?;
     if !good {
         return Err(ApiError::forbidden_code("bad-password", "the password is wrong"));
     }

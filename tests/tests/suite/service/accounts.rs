@@ -136,8 +136,11 @@ async fn journey(service: Service) -> Service {
     let wrong =
         json!({"email": "olivia@acme.example", "password": PASSWORD, "totp_code": totp_at(&secret, now_s() + 600)});
     assert_eq!(anon.sign_in(&wrong).await.unwrap().unwrap_err().body["code"], "bad-second-factor");
+    // The code that confirmed enrolment is spent; the next one signs in.
+    let spent = json!({"email": "olivia@acme.example", "password": PASSWORD, "totp_code": confirm["code"]});
+    assert!(anon.sign_in(&spent).await.unwrap().is_err(), "the confirming code was used");
     let with_code =
-        json!({"email": "olivia@acme.example", "password": PASSWORD, "totp_code": totp_at(&secret, now_s())});
+        json!({"email": "olivia@acme.example", "password": PASSWORD, "totp_code": totp_at(&secret, now_s() + 30)});
     anon.sign_in(&with_code).await.unwrap().expect("the current code");
     assert!(anon.sign_in(&with_code).await.unwrap().is_err(), "a code is good once");
     let with_recovery = json!({"email": "olivia@acme.example", "password": PASSWORD, "recovery_code": recovery[0]});
@@ -236,6 +239,15 @@ async fn reseller(service: Service) -> Service {
         .unwrap()
         .ok()
         .unwrap();
+    // Someone who may only create children gets no owner key for them.
+    let role = json!({"permissions": ["children:manage"]});
+    agency.put("/v1/tenants/agency/roles/onboarding", &role).await.unwrap().ok().unwrap();
+    let onboarding =
+        agency.post("/v1/tenants/agency/keys", &json!({"role": "onboarding"})).await.unwrap().ok().unwrap();
+    let onboarding = admin.with_key(onboarding["key"].as_str().unwrap());
+    let child_c = json!({"id": "client-c", "name": "C"});
+    let made = onboarding.post("/v1/tenants/agency/children", &child_c).await.unwrap().ok().unwrap();
+    assert_eq!(made["admin_key"], Value::Null, "{made}");
     let child_owner = admin.with_key(child["admin_key"].as_str().unwrap());
 
     // The agency acts within its child; the change is audited with both identities.
@@ -249,7 +261,7 @@ async fn reseller(service: Service) -> Service {
     assert!(masquerade["actor"].as_str().unwrap().starts_with("key:"));
     let tenants = agency.get("/v1/tenants").await.unwrap().ok().unwrap();
     let ids: Vec<&str> = tenants.as_array().unwrap().iter().filter_map(|t| t["id"].as_str()).collect();
-    assert_eq!(ids, ["agency", "client-a", "client-b"]);
+    assert_eq!(ids, ["agency", "client-a", "client-b", "client-c"], "{tenants}");
 
     // A child never sees its parent or its siblings, and has no children of its own.
     for path in ["/v1/tenants/agency", "/v1/tenants/client-b/jobs", "/v1/tenants/other"] {
@@ -378,8 +390,25 @@ async fn a_tenant_that_requires_2fa_admits_members_only_after_they_enrol() {
     let secret = begun["secret"].as_str().unwrap();
     ada.post("/v1/me/totp/confirm", &json!({"code": totp_at(secret, now_s())})).await.unwrap().ok().unwrap();
     assert_eq!(ada.get("/v1/tenants/acme/jobs").await.unwrap().status, 200, "enrolled: in again");
-    // A reset link from an admin sets a new password once and ends the sessions.
+    // A reset link from an admin sets a new password once and ends the sessions — but not for
+    // someone who also belongs to a tenant where that admin may not manage them.
     let me = ada.get("/v1/me").await.unwrap().ok().unwrap();
+    let ada_id = me["id"].as_str().unwrap().to_owned();
+    service.admin.create_tenant("globex", "Globex").await.unwrap();
+    let invited = service
+        .admin
+        .post("/v1/tenants/globex/invitations", &json!({"email": "ada@acme.example", "role": "tenant-owner"}))
+        .await
+        .unwrap()
+        .ok()
+        .unwrap();
+    let accept = json!({"token": invited["token"], "password": PASSWORD});
+    assert_eq!(anonymous(&service).post("/v1/invitations/accept", &accept).await.unwrap().status, 200);
+    let path = format!("/v1/tenants/acme/users/{ada_id}/password-reset");
+    let (code, body) = status(&owner, "POST", &path, Some(json!({}))).await;
+    assert_eq!((code, body["code"].as_str()), (403, Some("escalation")), "{body}");
+    let removed = service.admin.delete(&format!("/v1/tenants/globex/users/{ada_id}")).await.unwrap();
+    assert_eq!(removed.status, 204);
     let reset = owner
         .post(&format!("/v1/tenants/acme/users/{}/password-reset", me["id"].as_str().unwrap()), &json!({}))
         .await
