@@ -169,10 +169,25 @@ async fn a_failed_job_is_delivered_signed_on_postgres() {
 }
 
 #[tokio::test]
-async fn a_delivery_queued_before_a_stop_is_sent_by_the_next_service() {
-    let (addr, got) = receiver().await;
+async fn a_delivery_queued_before_a_stop_is_sent_by_the_next_service_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("portico.db").display());
+    a_delivery_queued_before_a_stop_is_sent_by_the_next_service(&format!(
+        "sqlite://{}",
+        dir.path().join("portico.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn a_delivery_queued_before_a_stop_is_sent_by_the_next_service_on_postgres() {
+    let Some((url, schema)) = postgres_url().await else { return };
+    a_delivery_queued_before_a_stop_is_sent_by_the_next_service(&url).await;
+    drop_schema(&schema).await;
+}
+
+async fn a_delivery_queued_before_a_stop_is_sent_by_the_next_service(db: &str) {
+    let (addr, got) = receiver().await;
+    let db = db.to_owned();
     let keys = KeyRing::generate("t1");
     // The first service queues the event but sends nothing (its deliverer is off).
     let mut quiet = config(&db);
