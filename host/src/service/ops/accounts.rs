@@ -27,9 +27,7 @@ pub async fn me(ops: &Ops, who: &Principal) -> OpResult<Me> {
 /// Whether `given` is the password of `stored` (a PHC string; `None` spends the same time and
 /// fails), checked on the blocking pool: Argon2id is slow by design.
 pub(super) async fn password_matches(given: &str, stored: Option<&str>) -> OpResult<bool> {
-    let _turn = hashing_turn().await?;
-    let (given, stored) = (given.to_owned(), stored.map(str::to_owned));
-    tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref())).await.map_err(ApiError::internal)
+    verify_in_turn(None, given, stored).await
 }
 
 /// [`password_matches`], checking the sign-in lockout `keys` again once its turn came.
@@ -39,8 +37,14 @@ pub(super) async fn password_matches_checked(
     stored: Option<&str>,
     keys: &[String; 2],
 ) -> OpResult<bool> {
+    verify_in_turn(Some((ops, keys)), given, stored).await
+}
+
+async fn verify_in_turn(lockout: Option<(&Ops, &[String; 2])>, given: &str, stored: Option<&str>) -> OpResult<bool> {
     let _turn = hashing_turn().await?;
-    super::sessions::check_lockout(ops, keys).await?;
+    if let Some((ops, keys)) = lockout {
+        super::sessions::check_lockout(ops, keys).await?;
+    }
     let (given, stored) = (given.to_owned(), stored.map(str::to_owned));
     tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref())).await.map_err(ApiError::internal)
 }
@@ -212,16 +216,17 @@ pub async fn create_user(
     Ok(user)
 }
 
+/// The account of `email` (normalised), or 404.
+async fn account(ops: &Ops, email: &str) -> OpResult<(String, UserRow)> {
+    let email = accounts::normalise_email(email).unwrap_or_default();
+    let user = ops.inner.store.user_by_email(&email).await?;
+    user.map(|u| (email.clone(), u)).ok_or_else(|| ApiError::not_found(format!("no account `{email}`")))
+}
+
 /// Sets an account's password directly (platform staff; `portico dev` and the operator).
 pub async fn set_password(ops: &Ops, who: &Principal, email: &str, new_password: &str) -> OpResult<UserRow> {
     who.require_platform(Permission::PlatformUsers)?;
-    let email = accounts::normalise_email(email).unwrap_or_default();
-    let user = ops
-        .inner
-        .store
-        .user_by_email(&email)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no account `{email}`")))?;
+    let (email, user) = account(ops, email).await?;
     store_password(ops, &user, new_password).await?;
     ops.inner.store.end_sessions(&user.id, None, now_ms()).await?;
     security_event(ops, who, None, "password-set", &email, String::new()).await?;
@@ -232,13 +237,7 @@ pub async fn set_password(ops: &Ops, who: &Principal, email: &str, new_password:
 pub async fn add_member(ops: &Ops, who: &Principal, tenant: &str, email: &str, role: &str) -> OpResult<()> {
     who.require_platform(Permission::PlatformUsers)?;
     super::keys::grantable(ops, who, tenant, role).await?;
-    let email = accounts::normalise_email(email).unwrap_or_default();
-    let user = ops
-        .inner
-        .store
-        .user_by_email(&email)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no account `{email}`")))?;
+    let (email, user) = account(ops, email).await?;
     ops.inner.store.set_membership(&user.id, tenant, role, now_ms()).await?;
     security_event(ops, who, Some(tenant), "member-added", &email, format!("role `{role}`")).await
 }

@@ -80,15 +80,19 @@ pub async fn grantable(ops: &Ops, who: &Principal, tenant: &str, role: &str) -> 
             format!("tenant `{tenant}` has no role `{role}` (built-in: tenant-owner, tenant-admin, viewer)"),
         ));
     };
-    let held = who.permissions_in(tenant);
-    if !held.covers(wanted) {
-        let missing: Vec<_> = wanted.list().into_iter().filter(|p| !held.has(*p)).map(Permission::as_str).collect();
-        return Err(ApiError::forbidden_code(
-            "escalation",
-            format!("the role `{role}` holds permissions you do not: {}", missing.join(", ")),
-        ));
-    }
+    within_reach(who, tenant, wanted, &format!("the role `{role}`"))?;
     Ok(wanted)
+}
+
+/// Refuses `wanted` (named `what`) when it holds a permission `who` lacks in `tenant`: no one
+/// hands out more than they hold.
+pub fn within_reach(who: &Principal, tenant: &str, wanted: Permissions, what: &str) -> OpResult<()> {
+    let held = who.permissions_in(tenant);
+    if held.covers(wanted) {
+        return Ok(());
+    }
+    let missing: Vec<_> = wanted.list().into_iter().filter(|p| !held.has(*p)).map(Permission::as_str).collect();
+    Err(ApiError::forbidden_code("escalation", format!("{what} holds permissions you do not: {}", missing.join(", "))))
 }
 
 /// A new key's settings.

@@ -222,11 +222,7 @@ pub async fn put_role(
             format!("`{}` is for platform staff only", p.as_str()),
         ));
     }
-    let held = who.permissions_in(tenant);
-    if !held.covers(wanted) {
-        let missing: Vec<_> = wanted.list().into_iter().filter(|p| !held.has(*p)).map(Permission::as_str).collect();
-        return Err(ApiError::forbidden_code("escalation", format!("you do not hold: {}", missing.join(", "))));
-    }
+    super::keys::within_reach(who, tenant, wanted, &format!("the role `{name}`"))?;
     let row = RoleRow {
         tenant_id: tenant.to_owned(),
         name: name.to_owned(),

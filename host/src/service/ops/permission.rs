@@ -159,6 +159,11 @@ impl Permissions {
         other.0 & !self.0 == 0
     }
 
+    /// What either holds.
+    pub fn or(self, other: Permissions) -> Permissions {
+        Permissions(self.0 | other.0)
+    }
+
     /// What both hold.
     pub fn and(self, other: Permissions) -> Permissions {
         Permissions(self.0 & other.0)

@@ -113,7 +113,7 @@ impl Principal {
     /// What it may do in `tenant` (platform permissions included).
     pub fn permissions_in(&self, tenant: &str) -> Permissions {
         let own = self.grant(tenant).filter(|g| !g.needs_2fa).map_or(Permissions::NONE, |g| g.permissions);
-        Permissions::of(&[self.platform.list(), own.list()].concat())
+        self.platform.or(own)
     }
 
     /// Whether it may see `tenant` at all.
