@@ -252,7 +252,7 @@ async fn a_backlog_is_purged_in_batches(store: Store) {
     let purged = store.purge(&policy, T0 + 2 * DAY).await.unwrap();
     let n = N as u64;
     assert_eq!(purged, Purged { jobs: n, audit_rows: n, nonces: n, ..Purged::default() });
-    let jobs = store.jobs("t1", None, None, N as i64).await.unwrap();
+    let jobs = store.jobs("t1", Default::default(), None, N as i64).await.unwrap();
     assert!(jobs.len() == N && jobs.iter().all(|j| j.payload == PURGED_PAYLOAD));
     let trail = store.audit("t1", None, None, N as i64).await.unwrap();
     assert!(trail.len() == N && trail.iter().all(|a| a.fields == r#"{"Email":null}"#));

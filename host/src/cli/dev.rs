@@ -35,6 +35,10 @@ pub(super) async fn dev(dir: PathBuf, port: u16, cache_dir: Option<PathBuf>, onc
         master_key_file: Some(key_file.clone()),
         cache_dir,
         allow_hosts: vec![emulator_host],
+        console: crate::service::config::ConsoleConfig {
+            login_url: emulator.base_url.clone(),
+            client_id: portico_emulator::credentials::CLIENT_ID.into(),
+        },
         ..ServeConfig::default()
     };
     let keys = KeyRing::parse(&std::fs::read_to_string(&key_file)?)?;
@@ -66,6 +70,10 @@ pub(super) async fn dev(dir: PathBuf, port: u16, cache_dir: Option<PathBuf>, onc
     let tenant_api = api.with_key(&tenant_key);
     let example = portico_plugins::example("lead-event").expect("lead-event is bundled");
     let digest = tenant_api.install(tenant, example.wasm).await?;
+    // The no-code plugin, uploaded but not approved: the console's mapping editor is its
+    // settings page once a tenant admin approves and activates it.
+    let configurable = portico_plugins::example("configurable").expect("configurable is bundled");
+    tenant_api.upload(tenant, configurable.wasm).await?.ok()?;
     use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
     tenant_api.connect(tenant, &emulator.base_url, CLIENT_ID, CLIENT_SECRET).await?;
     let (login, password) = demo_login(&state, &operator, tenant).await?;
@@ -79,9 +87,11 @@ pub(super) async fn dev(dir: PathBuf, port: u16, cache_dir: Option<PathBuf>, onc
     std::fs::write(&dev_file, serde_json::to_string_pretty(&saved)?)?;
 
     println!("Portico dev: serving on {url}");
+    println!("  console         {url}/  (sign in below)");
     println!("  database        {}", dir.join("portico.db").display());
     println!("  emulated org    {} (in-process Salesforce emulator)", emulator.base_url);
-    println!("  tenant          `{tenant}`, plugin lead-event {digest} approved and active");
+    println!("  tenant          `{tenant}`, plugin lead-event {digest} approved and active;");
+    println!("                  `configurable` (mapping without code) uploaded for you to approve");
     println!("  secrets         {} (webhook secret, tenant admin key)", dev_file.display());
     println!("  sign in         {login} / {password}  (platform admin and owner of `{tenant}`; new each run)");
     println!();

@@ -44,6 +44,26 @@ pub struct ServeConfig {
     /// Outbound webhooks: attempts, time limit, and the networks deliveries may reach.
     #[serde(default)]
     pub webhooks: super::webhooks::WebhooksConfig,
+    /// The console's suggestions.
+    #[serde(default)]
+    pub console: ConsoleConfig,
+}
+
+/// What the console suggests when a tenant admin connects Salesforce.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The login URL the connect form starts with.
+    pub login_url: String,
+    /// The connected app's consumer key the connect form starts with (the operator's own
+    /// connected app, when tenants authorize it rather than their own).
+    pub client_id: String,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig { login_url: "https://login.salesforce.com".into(), client_id: String::new() }
+    }
 }
 
 /// Job workers.
@@ -167,6 +187,7 @@ impl Default for ServeConfig {
             runtime: crate::runtime::RuntimeConfig::default(),
             retention: RetentionConfig::default(),
             webhooks: super::webhooks::WebhooksConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -149,3 +149,37 @@ impl Contexts {
         self.entries.lock().expect("contexts lock").remove(tenant);
     }
 }
+
+/// Why a stored plugin version cannot be run.
+#[derive(Debug)]
+pub enum PluginUnavailable {
+    /// The tenant has no such version.
+    Missing(String),
+    /// It no longer loads (the runtime's checks changed).
+    Invalid(String),
+    /// The store or a task failed.
+    Internal(String),
+}
+
+/// A tenant's plugin version, compiled: from the runtime's cache, else loaded from the store.
+pub async fn load_plugin(
+    state: &super::AppState,
+    tenant: &str,
+    digest: &str,
+) -> Result<Arc<crate::runtime::Plugin>, PluginUnavailable> {
+    if let Some(plugin) = state.inner.runtime.loaded(digest) {
+        return Ok(plugin);
+    }
+    let bytes = state
+        .inner
+        .store
+        .plugin_component(tenant, digest)
+        .await
+        .map_err(|e| PluginUnavailable::Internal(e.to_string()))?
+        .ok_or_else(|| PluginUnavailable::Missing(format!("plugin version {digest} is missing")))?;
+    let runtime = state.inner.runtime.clone();
+    tokio::task::spawn_blocking(move || runtime.load(&bytes))
+        .await
+        .map_err(|e| PluginUnavailable::Internal(e.to_string()))?
+        .map_err(|e| PluginUnavailable::Invalid(e.to_string()))
+}

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod batch;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod context;
 mod error;
 pub mod mail;

@@ -98,6 +98,17 @@ impl TryFrom<String> for JobState {
     }
 }
 
+/// Which jobs a list shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JobFilter<'a> {
+    /// In this state.
+    pub state: Option<JobState>,
+    /// Of this booking.
+    pub booking_id: Option<&'a str>,
+    /// Received before this time (Unix ms).
+    pub created_before: Option<i64>,
+}
+
 /// A stored job.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Job {
@@ -249,20 +260,23 @@ impl Store {
     pub async fn jobs(
         &self,
         tenant: &str,
-        state: Option<JobState>,
+        filter: JobFilter<'_>,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Job>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR state = $2) \
-             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+             AND ($3 IS NULL OR id < $3) AND ($5 IS NULL OR booking_id = $5) AND ($6 IS NULL OR created_at < $6) \
+             ORDER BY id DESC LIMIT $4"
         );
         Ok(on_read_pool!(self, |pool| {
             sqlx::query_as(&sql)
                 .bind(tenant)
-                .bind(state.map(JobState::as_str))
+                .bind(filter.state.map(JobState::as_str))
                 .bind(before)
                 .bind(limit)
+                .bind(filter.booking_id)
+                .bind(filter.created_before)
                 .fetch_all(pool)
                 .await?
         }))

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod audit;
+mod config_versions;
 mod connections;
 mod ingest;
 mod jobs;
@@ -23,8 +24,9 @@ mod webhooks;
 
 pub use accounts::{MembershipRow, RoleRow, UserRow};
 pub use audit::{AuditRecord, NewAudit};
+pub use config_versions::ConfigVersion;
 pub use connections::ConnectionRow;
-pub use jobs::{Claim, Completion, Delivery, Enqueued, Ingested, Job, JobState, QueueDepth, RunReport};
+pub use jobs::{Claim, Completion, Delivery, Enqueued, Ingested, Job, JobFilter, JobState, QueueDepth, RunReport};
 pub use plugins::{Activation, PluginVersion, Uploaded};
 pub use results::{Next, Replay, ReplayedAll};
 pub use retention::{Erasure, ErasureReport, NotAnEmail, PURGED_PAYLOAD, PersonEmail, Purged, Retention};

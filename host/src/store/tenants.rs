@@ -152,19 +152,6 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Replaces a tenant's plugin settings (a JSON object).
-    pub async fn set_config(&self, id: &str, config_json: &str) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query("UPDATE tenants SET config = $1 WHERE id = $2")
-                .bind(config_json)
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done == 1)
-    }
-
     /// Replaces a tenant's sandbox limit overrides (a JSON object; `None` clears them).
     pub async fn set_limits(&self, id: &str, limits_json: Option<&str>) -> Result<bool, StoreError> {
         let done = on_pool!(self, |pool| {

@@ -104,7 +104,8 @@ pub struct SignedIn {
     pub session: SessionView,
 }
 
-fn cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
+/// The session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` over https); empty with age 0 clears it.
+pub fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
     let c = cookie::Cookie::build((SESSION_COOKIE, value.to_owned()))
         .path("/")
         .http_only(true)
@@ -133,7 +134,7 @@ pub async fn login(State(state): State<AppState>, client: Client, Json(login): J
     };
     let signed = ops::sessions::login(&state, creds, client.address, &client.user_agent).await?;
     let max_age = (signed.session.expires_at - signed.session.created_at) / 1000;
-    let set = cookie(&state, &signed.token, max_age);
+    let set = session_cookie(&state, &signed.token, max_age);
     let body = SignedIn {
         email: signed.user.email,
         csrf_token: signed.session.csrf_token.clone(),
@@ -146,7 +147,7 @@ pub async fn login(State(state): State<AppState>, client: Client, Json(login): J
 #[utoipa::path(delete, path = "/v1/session", tag = "accounts", operation_id = "sign_out", responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, who: Principal) -> ApiResult<Response> {
     ops::sessions::logout(&state, &who).await?;
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie(&state, "", 0))]).into_response())
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie(&state, "", 0))]).into_response())
 }
 
 /// A role held in a tenant.

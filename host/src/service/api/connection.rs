@@ -121,8 +121,21 @@ pub async fn authorize(
     security(()),
     responses((status = 200, body = ConnectionView),
         (status = 400, body = crate::service::ErrorBody, description = "denied, unknown or used state, or the code was refused")))]
-pub async fn callback(State(state): State<AppState>, Query(cb): Query<Callback>) -> ApiResult<Json<ConnectionView>> {
-    Ok(Json(ops::connection::callback(&state, cb).await?.into()))
+pub async fn callback(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(cb): Query<Callback>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let result = ops::connection::callback(&state, cb).await;
+    // A person's browser, back from Salesforce's consent page, goes on to the console.
+    let browser =
+        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if browser {
+        return Ok(crate::service::console::connection::back_from_salesforce(result));
+    }
+    let (_, row) = result?;
+    Ok(Json(ConnectionView::from(row)).into_response())
 }
 
 /// Compares the plugin's needs with what the connected user may do now. Tenant admins only,

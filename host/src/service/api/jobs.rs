@@ -133,7 +133,15 @@ pub async fn list(
     Path(id): Path<String>,
     Query(q): Query<JobQuery>,
 ) -> ApiResult<Json<Vec<JobView>>> {
-    let jobs = ops::jobs::list(&state, &who, &id, q.state.as_deref(), q.before, q.limit.unwrap_or(50)).await?;
+    let jobs = ops::jobs::list(
+        &state,
+        &who,
+        &id,
+        ops::jobs::JobQuery { state: q.state.as_deref(), ..Default::default() },
+        q.before,
+        q.limit.unwrap_or(50),
+    )
+    .await?;
     Ok(Json(jobs.iter().map(|j| JobView::new(j, LIST_ERROR_BYTES)).collect()))
 }
 

@@ -104,7 +104,9 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{t}/bookings"), post(ingest::booking).layer(ingest_limit))
         .route(&format!("{t}/webhooks/calcom"), post(ingest::calcom).layer(ingest_limit))
         .route(&format!("{t}/webhooks/calendly"), post(ingest::calendly).layer(ingest_limit))
+        .merge(super::console::routes(config.runtime.limits.component_bytes as usize))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /openapi.json") })
+        .layer(axum::middleware::from_fn(super::console::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

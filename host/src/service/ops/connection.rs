@@ -205,7 +205,7 @@ pub async fn authorize(ops: &Ops, who: &Principal, tenant: &str, start: StartAut
 
 /// Completes the web-server flow: exchanges the code (with the PKCE verifier) for a refresh
 /// token and stores the connection. Authenticated by the single-use `state`, not a principal.
-pub async fn callback(ops: &Ops, cb: Callback) -> OpResult<ConnectionRow> {
+pub async fn callback(ops: &Ops, cb: Callback) -> OpResult<(String, ConnectionRow)> {
     if let Some(error) = cb.error {
         return Err(ApiError::bad_request(
             "authorization-denied",
@@ -247,7 +247,7 @@ pub async fn callback(ops: &Ops, cb: Callback) -> OpResult<ConnectionRow> {
     ops.inner.store.put_connection(&tenant, &row).await?;
     ops.inner.contexts.invalidate(&tenant);
     tracing::info!(%tenant, "Salesforce connection authorized (web-server flow)");
-    Ok(row)
+    Ok((tenant, row))
 }
 
 /// What a preflight found, for the active (else newest) plugin version.
@@ -259,6 +259,10 @@ pub struct Preflight {
     pub missing: Vec<Missing>,
     /// The plugin version checked.
     pub digest: Option<String>,
+    /// Everything that version needs, to show as a checklist beside `missing`.
+    pub needs: Vec<portico_model::manifest::ObjectPermission>,
+    /// The org's API allowance as its answer reported it.
+    pub usage: Option<crate::salesforce::ApiUsage>,
 }
 
 /// Compares the plugin's needs with what the connected user may do now; at most once per
@@ -280,10 +284,7 @@ pub async fn preflight(ops: &Ops, who: &Principal, tenant_id: &str) -> OpResult<
         Some(active) => versions.into_iter().find(|v| &v.digest == active),
         None => versions.into_iter().next(),
     };
-    let manifest = match &version {
-        Some(v) => Manifest::from_toml(&v.manifest).map_err(ApiError::internal)?,
-        None => Manifest::from_toml("[plugin]\nname = \"none\"\nversion = \"0\"\n").map_err(ApiError::internal)?,
-    };
+    let manifest = manifest_of(version.as_ref())?;
     // Refused credentials are the connection's fault, which the caller can fix (reconnect);
     // only an org that cannot be reached or answers out of turn is a gateway failure.
     let report = crate::salesforce::preflight(client, &manifest).await;
@@ -292,7 +293,50 @@ pub async fn preflight(ops: &Ops, who: &Principal, tenant_id: &str) -> OpResult<
         SalesforceError::ReconnectNeeded(_) => ApiError::unprocessable("reconnect-needed", e.to_string()),
         _ => ApiError::new(StatusCode::BAD_GATEWAY, "salesforce", e.to_string()),
     })?;
-    Ok(Preflight { api_enabled: report.api_enabled, missing: report.missing, digest: version.map(|v| v.digest) })
+    Ok(Preflight {
+        api_enabled: report.api_enabled,
+        missing: report.missing,
+        digest: version.map(|v| v.digest),
+        needs: manifest.permissions(),
+        usage: client.api_usage(),
+    })
+}
+
+fn manifest_of(version: Option<&crate::store::PluginVersion>) -> OpResult<Manifest> {
+    match version {
+        Some(v) => Manifest::from_toml(&v.manifest).map_err(ApiError::internal),
+        None => Manifest::from_toml("[plugin]\nname = \"none\"\nversion = \"0\"\n").map_err(ApiError::internal),
+    }
+}
+
+/// The org's API allowance as its last answer reported it (no call is spent to learn it).
+pub async fn usage(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Option<crate::salesforce::ApiUsage>> {
+    open(ops, who, tenant, Permission::ConnectionView, "view-connection").await?;
+    let inner = &ops.inner;
+    let Some(row) = inner.store.connection(tenant).await? else { return Ok(None) };
+    Ok(inner.orgs.get(&inner.keys, tenant, Some(&row)).ok().and_then(|org| org.client.api_usage()))
+}
+
+/// A Salesforce permission set (metadata XML) granting what the active (else newest) plugin
+/// version needs, for the org's admin to deploy to the integration user.
+pub async fn permission_set(ops: &Ops, who: &Principal, tenant_id: &str) -> OpResult<String> {
+    let tenant = open(ops, who, tenant_id, Permission::ConnectionView, "permission-set").await?;
+    let inner = &ops.inner;
+    let versions = inner.store.plugin_versions(tenant_id).await?;
+    let version = match &tenant.active_digest {
+        Some(active) => versions.into_iter().find(|v| &v.digest == active),
+        None => versions.into_iter().next(),
+    };
+    let manifest = manifest_of(version.as_ref())?;
+    let org = match inner.store.connection(tenant_id).await? {
+        Some(row) => inner.orgs.get(&inner.keys, tenant_id, Some(&row)).ok(),
+        None => None,
+    };
+    let describe = |sobject: &str| {
+        use portico_model::Crm;
+        org.as_ref().and_then(|o| o.client.cached_describe(sobject)).map(|d| (*d).clone())
+    };
+    Ok(portico_model::permissions::permission_set_xml(&manifest, &describe))
 }
 
 #[cfg(test)]

@@ -4,19 +4,22 @@
 use super::tenants::open;
 use super::{OpResult, Ops, Permission, Principal};
 use crate::service::{ApiError, now_ms};
-use crate::store::{AuditRecord, Erasure, ErasureReport, Job, JobState, PersonEmail, Replay, ReplayedAll};
+use crate::store::{AuditRecord, Erasure, ErasureReport, Job, JobFilter, JobState, PersonEmail, Replay, ReplayedAll};
 
-/// The tenant's jobs, newest first: in `state` if given, below `before`, at most `limit` (1–500).
+/// The tenant's jobs, newest first: in `state` if given, of one booking, received before a
+/// time, below `before` (a job id, for the next page), at most `limit` (1–500).
 pub async fn list(
     ops: &Ops,
     who: &Principal,
     tenant: &str,
-    state: Option<&str>,
+    query: JobQuery<'_>,
     before: Option<i64>,
     limit: i64,
 ) -> OpResult<Vec<Job>> {
     open(ops, who, tenant, Permission::JobsView, "list-jobs").await?;
-    let filter = state
+    let state = query
+        .state
+        .filter(|s| !s.is_empty())
         .map(|s| {
             JobState::parse(s).ok_or_else(|| {
                 ApiError::bad_request(
@@ -26,7 +29,23 @@ pub async fn list(
             })
         })
         .transpose()?;
+    let filter = JobFilter {
+        state,
+        booking_id: query.booking_id.filter(|b| !b.is_empty()),
+        created_before: query.created_before,
+    };
     Ok(ops.inner.store.jobs(tenant, filter, before, limit.clamp(1, 500)).await?)
+}
+
+/// A job list's filter, as asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JobQuery<'a> {
+    /// `pending`, `running`, `succeeded`, `failed` or `unknown`.
+    pub state: Option<&'a str>,
+    /// A booking's id.
+    pub booking_id: Option<&'a str>,
+    /// Received before (Unix ms).
+    pub created_before: Option<i64>,
 }
 
 /// One job and the records it committed.

@@ -11,6 +11,8 @@ pub mod accounts;
 pub mod connection;
 pub mod jobs;
 pub mod keys;
+pub mod mapping_spec;
+pub mod mappings;
 pub mod members;
 pub mod permission;
 pub mod plugins;

@@ -157,7 +157,7 @@ pub async fn set_config(ops: &Ops, who: &Principal, tenant: &str, values: Config
     if json.len() > 64 << 10 {
         return Err(ApiError::unprocessable("bad-config", "the config is larger than 64 KiB"));
     }
-    ops.inner.store.set_config(tenant, &json).await?;
+    ops.inner.store.set_config(tenant, &json, &who.actor.label(), now_ms()).await?;
     ops.inner.contexts.invalidate(tenant);
     tracing::info!(tenant, keys = values.len(), by = %who.actor.label(), "plugin config replaced");
     Ok(values)

@@ -198,21 +198,12 @@ fn audit_record(unit: &Unit, committed: &Committed, record: &CommittedRecord) ->
 /// The pre-linked plugin: from memory, else its stored bytes (compiled or taken from the disk
 /// cache off the async threads).
 async fn plugin(state: &AppState, tenant: &str, digest: &str) -> Result<Arc<Plugin>, RunFailure> {
-    if let Some(plugin) = state.inner.runtime.loaded(digest) {
-        return Ok(plugin);
-    }
-    let bytes = state
-        .inner
-        .store
-        .plugin_component(tenant, digest)
-        .await
-        .map_err(|e| RunFailure::internal(e.to_string()))?
-        .ok_or_else(|| RunFailure::permanent("config", format!("plugin version {digest} is missing")))?;
-    let runtime = state.inner.runtime.clone();
-    tokio::task::spawn_blocking(move || runtime.load(&bytes))
-        .await
-        .map_err(|e| RunFailure::internal(e.to_string()))?
-        .map_err(|e| RunFailure::permanent("load", e.to_string()))
+    use crate::service::context::PluginUnavailable;
+    crate::service::context::load_plugin(state, tenant, digest).await.map_err(|e| match e {
+        PluginUnavailable::Missing(m) => RunFailure::permanent("config", m),
+        PluginUnavailable::Invalid(m) => RunFailure::permanent("load", m),
+        PluginUnavailable::Internal(m) => RunFailure::internal(m),
+    })
 }
 
 fn record_invocation(state: &AppState, labels: &PluginLabels, report: &mut RunReport, outcome: &Outcome) {
