@@ -38,6 +38,7 @@ pub(super) async fn dev(dir: PathBuf, port: u16, cache_dir: Option<PathBuf>, onc
         console: crate::service::config::ConsoleConfig {
             login_url: emulator.base_url.clone(),
             client_id: portico_emulator::credentials::CLIENT_ID.into(),
+            egress_addresses: vec!["127.0.0.1".into()],
         },
         ..ServeConfig::default()
     };

@@ -58,11 +58,18 @@ pub struct ConsoleConfig {
     /// The connected app's consumer key the connect form starts with (the operator's own
     /// connected app, when tenants authorize it rather than their own).
     pub client_id: String,
+    /// The addresses Portico's requests to Salesforce come from, for orgs that restrict login
+    /// IP ranges (shown on each tenant's trust page).
+    pub egress_addresses: Vec<String>,
 }
 
 impl Default for ConsoleConfig {
     fn default() -> Self {
-        ConsoleConfig { login_url: "https://login.salesforce.com".into(), client_id: String::new() }
+        ConsoleConfig {
+            login_url: "https://login.salesforce.com".into(),
+            client_id: String::new(),
+            egress_addresses: Vec::new(),
+        }
     }
 }
 

@@ -44,7 +44,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
         }
         section.card {
             h2 { "Your sessions" }
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr { th { "Signed in" } th { "From" } th { "Browser" } th { "Last used" } th { span.muted { "Action" } } } }
                 tbody {
                     @for s in &sessions {

@@ -79,7 +79,7 @@ pub async fn page(
                 span #replay-result {}
             }
         }
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" { table {
             caption.visually-hidden { "Jobs, newest first; the list refreshes itself" }
             thead { tr { th { "Job" } th { "Booking" } th { "Kind" } th { "State" } th { "Attempts" } th { "Received" } th { "Last change" } } }
             // Refreshed every 2 s while the page is open.
@@ -168,7 +168,7 @@ pub async fn job(State(state): State<AppState>, viewer: Viewer, Path((tenant, id
         section.card {
             h2 { "Records written" }
             @if records.is_empty() { p.muted { "None." } } @else {
-                div.table-wrap { table #records-written {
+                div.table-wrap tabindex="0" { table #records-written {
                     thead { tr { th { "Object" } th { "Record" } th { "Created or updated" } th { "Committed" } } }
                     tbody { @for r in &records { tr {
                         td { (r.sobject) }
@@ -227,7 +227,7 @@ pub async fn audit(State(state): State<AppState>, viewer: Viewer, Path(tenant): 
     let rows = console_try!(viewer, ops::jobs::audit(&state, &viewer.who, &tenant, None, None, 200).await);
     let body = html! {
         @if rows.is_empty() { p { "No records written yet." } } @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr { th { "Committed" } th { "Job" } th { "Object" } th { "Record" } th { "Fields" } th { "Plugin" } } }
                 tbody { @for r in &rows { tr {
                     td { (layout::time(r.committed_at)) }

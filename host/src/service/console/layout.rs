@@ -30,6 +30,10 @@ pub enum Section {
     Jobs,
     /// The audit trail.
     Audit,
+    /// Members, roles, keys, webhooks, the security log.
+    Team,
+    /// The trust page.
+    Trust,
 }
 
 /// The head of every page (also of the pages shown before sign-in).
@@ -64,6 +68,7 @@ pub fn page(viewer: &Viewer, tenant: Option<InTenant<'_>>, title: &str, body: Ma
                         span.tenant-name { "Tenant " strong { (t.id) } }
                     }
                     nav.account aria-label="Account" {
+                        @if !viewer.who.platform.list().is_empty() { a href="/platform" { "Platform" } }
                         a href="/account" { (viewer.email) }
                         form method="post" action="/sign-out" hx-post="/sign-out" {
                             button.link type="submit" { "Sign out" }
@@ -103,13 +108,15 @@ pub fn public_page(title: &str, body: Markup) -> Markup {
 
 fn tenant_nav(viewer: &Viewer, t: InTenant<'_>) -> Markup {
     let may = viewer.who.permissions_in(t.id);
-    let items: [(Section, &str, &str, Permissions); 6] = [
+    let items: [(Section, &str, &str, Permissions); 8] = [
         (Section::Overview, "", "Overview", Permissions::of(&[])),
         (Section::Connection, "/connection", "Salesforce", Permissions::of(&[Permission::ConnectionView])),
         (Section::Plugins, "/plugins", "Plugins", Permissions::of(&[Permission::PluginsView])),
         (Section::Mapping, "/mapping", "Mapping", Permissions::of(&[Permission::PluginsView])),
         (Section::Jobs, "/jobs", "Jobs", Permissions::of(&[Permission::JobsView])),
         (Section::Audit, "/audit", "Audit trail", Permissions::of(&[Permission::AuditView])),
+        (Section::Team, "/team", "Team and settings", Permissions::of(&[])),
+        (Section::Trust, "/trust", "Trust", Permissions::of(&[])),
     ];
     html! {
         nav.sections aria-label="Tenant" {

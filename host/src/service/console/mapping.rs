@@ -185,7 +185,7 @@ pub async fn restore(
 
 fn grant_table(needed: &Grant, approved: &Grant) -> Markup {
     html! {
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" { table {
             thead { tr { th { "Object" } th { "Operations" } th { "Fields found by" } th { "Fields written" } } }
             tbody {
                 @for (object, g) in &needed.objects {

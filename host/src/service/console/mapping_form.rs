@@ -369,11 +369,14 @@ fn value_input(
     match source {
         Source::Booking(_) => {
             html! { (label) select #(id) name=(name) aria-describedby=[error] hx-post=(action) hx-trigger="change" hx-target="#editor" hx-select="#editor" hx-swap="outerHTML" {
+            // What the server holds shows as chosen, so choosing anything fires `change`.
+            @if !BOOKING_PATHS.iter().any(|(p, _)| *p == value) { option value="" selected { "(choose)" } }
             @for (p, l) in BOOKING_PATHS { option value=(p) selected[*p == value] { (l) } } } }
         }
         Source::Record(_) => {
             html! { (label) select #(id) name=(name) aria-describedby=[error] hx-post=(action) hx-trigger="change" hx-target="#editor" hx-select="#editor" hx-swap="outerHTML" {
             @if earlier.is_empty() { option value="" { "(name an earlier record first)" } }
+            @else if !earlier.contains(&value) { option value="" selected { "(choose)" } }
             @for r in earlier { option value=(r) selected[*r == value] { "@" (r) } } } }
         }
         Source::Answer(_) => {

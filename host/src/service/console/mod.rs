@@ -12,6 +12,9 @@
 //! - [`plugins`]: upload, approve, activate and roll back plugin versions.
 //! - [`mapping`]: the describe-driven mapping editor with its preview and history.
 //! - [`jobs`]: the live job list, a job's page, replays and the audit trail.
+//! - [`platform`]: platform staff's tenants, service health and security log.
+//! - [`team`]: members, invitations, roles, API keys, outbound webhooks, the security log.
+//! - [`trust`]: the trust page for the customer's Salesforce admin and security team.
 
 pub mod account;
 pub mod connection;
@@ -19,9 +22,12 @@ pub mod jobs;
 pub mod layout;
 pub mod mapping;
 mod mapping_form;
+pub mod platform;
 pub mod plugins;
 pub mod signin;
+pub mod team;
 pub mod tenant;
+pub mod trust;
 
 use super::auth::{CSRF_HEADER, request_address, session_token};
 use super::ops::{Actor, Principal, sessions};
@@ -48,6 +54,8 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route("/reset-password", get(signin::reset_page).post(signin::reset_password))
         .route("/forgot-password", get(signin::forgot_page).post(signin::forgot_password))
         .route("/account", get(account::page))
+        .route("/platform", get(platform::page))
+        .route("/platform/tenants", post(platform::create_tenant))
         .route("/account/password", post(account::change_password))
         .route("/account/totp", post(account::begin_totp))
         .route("/account/totp/confirm", post(account::confirm_totp))
@@ -63,6 +71,7 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route(&format!("{t}/plugins/{{digest}}/approve"), post(plugins::approve))
         .route(&format!("{t}/plugins/{{digest}}/activate"), post(plugins::activate))
         .route(&format!("{t}/plugins/rollback"), post(plugins::roll_back))
+        .route(&format!("{t}/plugins/settings"), post(plugins::save_settings))
         .route(&format!("{t}/mapping"), get(mapping::page).post(mapping::edit))
         .route(&format!("{t}/mapping/preview"), post(mapping::preview))
         .route(&format!("{t}/mapping/save"), post(mapping::save))
@@ -73,6 +82,19 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route(&format!("{t}/jobs/{{job}}"), get(jobs::job))
         .route(&format!("{t}/jobs/{{job}}/replay"), post(jobs::replay))
         .route(&format!("{t}/audit"), get(jobs::audit))
+        .route(&format!("{t}/team"), get(team::page))
+        .route(&format!("{t}/team/invite"), post(team::invite))
+        .route(&format!("{t}/team/invitations/{{id}}/revoke"), post(team::revoke_invitation))
+        .route(&format!("{t}/team/members/{{user}}/remove"), post(team::remove_member))
+        .route(&format!("{t}/team/roles"), post(team::put_role))
+        .route(&format!("{t}/team/keys"), post(team::create_key))
+        .route(&format!("{t}/team/keys/{{prefix}}/revoke"), post(team::revoke_key))
+        .route(&format!("{t}/team/webhooks"), post(team::add_webhook))
+        .route(&format!("{t}/team/webhooks/{{id}}/remove"), post(team::remove_webhook))
+        .route(&format!("{t}/team/webhooks/{{id}}/deliveries"), get(team::deliveries))
+        .route(&format!("{t}/trust"), get(trust::page))
+        .route(&format!("{t}/trust/share"), post(trust::share))
+        .route("/trust/{token}", get(trust::shared))
 }
 
 /// The embedded assets, served with a content hash in their cache key.

@@ -19,7 +19,18 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
     let versions = console_try!(viewer, ops::plugins::list(&state, &viewer.who, &tenant).await);
     let may = viewer.who.permissions_in(&tenant);
     let active = versions.first().and_then(|v| v.active.clone());
+    let active_manifest = versions
+        .iter()
+        .find(|v| Some(&v.version.digest) == active.as_ref())
+        .and_then(|v| Manifest::from_toml(&v.version.manifest).ok());
+    let config = console_try!(viewer, ops::tenants::config(&state, &viewer.who, &tenant).await);
     let body = html! {
+        @if let Some(m) = active_manifest.as_ref().filter(|m| !m.config.is_empty()) {
+            section.card #settings {
+                h2 { "Settings of " (m.plugin.name) }
+                (settings_form(&tenant, m, &config, may.has(Permission::MappingsEdit), None))
+            }
+        }
         @if may.has(Permission::PluginsUpload) {
             section.card {
                 h2 { "Upload a version" }
@@ -37,7 +48,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
         section.card {
             h2 { "Versions" }
             @if versions.is_empty() { p { "No plugin uploaded yet." } } @else {
-                div.table-wrap { table #versions {
+                div.table-wrap tabindex="0" { table #versions {
                     thead { tr { th { "Plugin" } th { "Digest" } th { "Size" } th { "Uploaded" } th { "State" } } }
                     tbody {
                         @for v in &versions {
@@ -66,6 +77,74 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
         }
     };
     layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Plugins }), "Plugins", body).into_response()
+}
+
+fn settings_form(
+    tenant: &str,
+    m: &Manifest,
+    values: &BTreeMap<String, String>,
+    editable: bool,
+    outcome: Option<Result<(), &ApiError>>,
+) -> Markup {
+    html! {
+        form hx-post={ "/t/" (tenant) "/plugins/settings" } hx-target="this" hx-swap="outerHTML" {
+            @match outcome { Some(Ok(())) => { (layout::notice("Settings saved.")) } Some(Err(e)) => { (layout::problem(e)) } None => {} }
+            @for (key, c) in &m.config {
+                @if key == ops::mappings::MAPPING_KEY {
+                    p { code { (key) } ": " a href={ "/t/" (tenant) "/mapping" } { "edit it in the mapping editor" } }
+                } @else {
+                    div.field {
+                        label for={ "cfg-" (key) } { code { (key) } @if c.required { span.req aria-hidden="true" { " *" } } }
+                        input id={ "cfg-" (key) } name=(key) value=(values.get(key).map(String::as_str).unwrap_or(""))
+                            placeholder=[c.default.as_deref()] required[c.required] disabled[!editable] aria-describedby={ "cfg-" (key) "-hint" };
+                        p.hint id={ "cfg-" (key) "-hint" } { (c.description) @if let Some(d) = &c.default { " Default: " code { (d) } "." } }
+                    }
+                }
+            }
+            @if editable && m.config.keys().any(|k| k != ops::mappings::MAPPING_KEY) {
+                div.actions { button type="submit" { "Save settings" } }
+            }
+        }
+    }
+}
+
+/// `POST /t/{tenant}/plugins/settings`: the settings form's keys replace theirs (others, such
+/// as the mapping, are kept); an empty value unsets a key so its default applies.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(tenant): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut config = console_try!(viewer, ops::tenants::config(&state, &viewer.who, &tenant).await);
+    let versions = console_try!(viewer, ops::plugins::list(&state, &viewer.who, &tenant).await);
+    let Some(m) = versions
+        .iter()
+        .find(|v| v.active.as_ref() == Some(&v.version.digest))
+        .and_then(|v| Manifest::from_toml(&v.version.manifest).ok())
+    else {
+        return (
+            axum::http::StatusCode::CONFLICT,
+            layout::problem(&ApiError::conflict("no-active-plugin", "activate a plugin first")),
+        )
+            .into_response();
+    };
+    for (key, value) in url::form_urlencoded::parse(&body) {
+        if !m.config.contains_key(key.as_ref()) || key == ops::mappings::MAPPING_KEY {
+            continue;
+        }
+        match value.trim() {
+            "" => config.remove(key.as_ref()),
+            v => config.insert(key.into_owned(), v.to_owned()),
+        };
+    }
+    let result = ops::tenants::set_config(&state, &viewer.who, &tenant, config).await;
+    let values = match &result {
+        Ok(v) => v.clone(),
+        Err(_) => console_try!(viewer, ops::tenants::config(&state, &viewer.who, &tenant).await),
+    };
+    let status = result.as_ref().map(|_| axum::http::StatusCode::OK).unwrap_or_else(|e| e.status);
+    (status, settings_form(&tenant, &m, &values, true, Some(result.as_ref().map(|_| ())))).into_response()
 }
 
 fn kib(bytes: i64) -> String {
@@ -168,7 +247,7 @@ pub async fn version(
 
 fn permissions_table(manifest: &Manifest) -> Markup {
     html! {
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" { table {
             thead { tr { th { "Object" } th { "Object permissions" } th { "Fields read" } th { "Fields edited" } } }
             tbody {
                 @for p in manifest.permissions() {

@@ -22,7 +22,7 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer) -> Response {
         @if tenants.is_empty() {
             p { "You belong to no tenant yet. Ask a tenant's administrator for an invitation." }
         } @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr { th { "Tenant" } th { "Name" } th { "Your role" } th { "Created" } } }
                 tbody {
                     @for t in &tenants {

@@ -21,6 +21,7 @@ pub mod principal_load;
 pub mod sessions;
 pub mod tenants;
 pub mod totp;
+pub mod trust;
 pub mod webhooks;
 
 pub use permission::{BuiltinRole, Permission, Permissions};

@@ -227,3 +227,26 @@ mod tests {
         }
     }
 }
+
+/// The service's state for platform staff: jobs per state across tenants, this replica's
+/// workers.
+#[derive(Debug)]
+pub struct Health {
+    /// Jobs waiting, running, failed and of unknown outcome, across every tenant.
+    pub depth: crate::store::QueueDepth,
+    /// Jobs this replica runs at once.
+    pub workers: usize,
+    /// Per tenant, at most.
+    pub per_tenant: usize,
+}
+
+/// The service's health (platform staff).
+pub async fn health(ops: &Ops, who: &Principal) -> OpResult<Health> {
+    who.require_platform(Permission::PlatformTenants)?;
+    let workers = &ops.inner.config.workers;
+    Ok(Health {
+        depth: ops.inner.store.queue_depth(None).await?,
+        workers: workers.concurrency,
+        per_tenant: workers.per_tenant,
+    })
+}

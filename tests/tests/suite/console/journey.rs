@@ -272,6 +272,28 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.go("/t/acme/mapping").await;
     b.wait_text("#history", "Version 2").await;
 
+    // The team page: an invitation's link is shown once (this service sends no mail), and so is
+    // a new API key. The trust page shows the approved grant and shares itself by a link.
+    b.go("/t/acme/team").await;
+    b.fill("#f-email", "newcomer@acme.example").await;
+    b.click("#members form button[type=submit]").await;
+    let invitation = b.wait_text("#invite-result", "accept-invitation?token=").await;
+    let invitation_link = b.find("#invite-result code").await.text().await.unwrap();
+    assert!(invitation.contains("shown once"), "{invitation}");
+    b.fill("#f-label", "zapier").await;
+    b.click("#keys form button[type=submit]").await;
+    b.wait_text("#key-result", "pk_").await;
+    b.shot("team").await;
+    b.axe("the team page").await;
+    b.go("/t/acme/trust").await;
+    let grant = b.wait_text("#trust-grant", "Lead").await;
+    assert!(grant.contains("Booking_Id__c"), "{grant}");
+    b.click("form[hx-post$='/trust/share'] button").await;
+    b.wait_text("#share-result", "/trust/").await;
+    let shared_link = b.find("#share-result code").await.text().await.unwrap();
+    b.shot("trust").await;
+    b.axe("the trust page").await;
+
     // A viewer sees the same pages without a single admin action.
     b.click("nav.account button").await;
     b.until("the sign-in page", "return location.pathname === '/sign-in'").await;
@@ -299,4 +321,41 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
         b.go(page).await;
         b.wait_text(".problem", "Not found").await;
     }
+
+    // Signed out: the shared trust page opens; the invitation link makes an account.
+    b.click("nav.account button").await;
+    b.until("the sign-in page", "return location.pathname === '/sign-in'").await;
+    b.client.goto(&shared_link).await.unwrap();
+    b.wait_text("main", "Field level").await;
+    b.client.goto(&invitation_link).await.unwrap();
+    b.fill("#f-password", "a long and unusual passphrase").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_text("main", "You joined acme as newcomer@acme.example").await;
+
+    // Platform staff see the service's health and create a tenant.
+    ops::accounts::create_user(state, &operator, "staff@portico.example", PASSWORD, true).await.unwrap();
+    b.go("/sign-in").await;
+    b.fill("#f-email", "staff@portico.example").await;
+    b.fill("#f-password", PASSWORD).await;
+    b.click("#sign-in button[type=submit]").await;
+    b.until("the home page", "return location.pathname === '/'").await;
+    b.go("/platform").await;
+    b.wait_text("#health", "Waiting").await;
+    b.fill("#f-id", "newco").await;
+    b.fill("#f-name", "NewCo").await;
+    b.click("#tenants form button[type=submit]").await;
+    b.until("the new tenant's page", "return location.pathname === '/t/newco'").await;
+
+    // At a phone's width the pages reflow: nothing wider than the screen but tables, which
+    // scroll in their own box.
+    b.client.set_window_size(390, 844).await.unwrap();
+    for page in ["/t/acme", "/t/acme/jobs", "/t/acme/mapping", &format!("/t/acme/jobs/{job}")] {
+        b.go(page).await;
+        b.find("main h1").await;
+        let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
+        assert_eq!(b.js(fits, vec![]).await, json!(true), "{page} is wider than a phone's screen");
+    }
+    b.go("/t/acme/mapping").await;
+    b.find("#editor").await;
+    b.shot("phone-mapping").await;
 }
