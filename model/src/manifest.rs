@@ -118,6 +118,12 @@ pub struct PluginInfo {
     /// One sentence on what it does.
     #[serde(default)]
     pub description: String,
+    /// The config key whose value decides which objects and fields the plugin uses (a
+    /// no-code mapping). Then `[objects]` is only a suggestion: the tenant admin approves a
+    /// grant derived from that setting, which may name any object and field, and that grant —
+    /// checked before any I/O, as always — is the limit.
+    #[serde(default)]
+    pub objects_from_config: Option<String>,
 }
 
 /// One setting the plugin reads through `config.get`.
@@ -177,6 +183,11 @@ impl Manifest {
         if manifest.plugin.name.trim().is_empty() {
             problems.push("plugin.name is empty".to_owned());
         }
+        if let Some(key) = &manifest.plugin.objects_from_config
+            && !manifest.config.contains_key(key)
+        {
+            problems.push(format!("plugin.objects_from_config names `{key}`, which [config] does not declare"));
+        }
         for (name, g) in &manifest.objects.objects {
             if g.operations.is_empty() {
                 problems.push(format!("objects.{name} lists no operations"));
@@ -196,6 +207,12 @@ impl Manifest {
             }
         }
         if problems.is_empty() { Ok(manifest) } else { Err(ManifestError::Inconsistent(problems)) }
+    }
+
+    /// Whether a grant beyond `[objects]` may be approved (the plugin's objects come from its
+    /// configuration).
+    pub fn grant_may_exceed_request(&self) -> bool {
+        self.plugin.objects_from_config.is_some()
     }
 
     /// The Salesforce permissions the integration user needs for this plugin.

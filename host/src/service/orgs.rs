@@ -39,9 +39,26 @@ pub struct Org {
     /// connection (replaced, or deleted and made again).
     versions: Vec<i64>,
     reported_calls: AtomicU64,
+    /// The org's object names (global describe) and when they were read, for the console.
+    object_names: Mutex<Option<(std::time::Instant, Arc<Vec<String>>)>>,
 }
 
+/// How long the console reuses an org's list of objects (one API call each time it is read).
+const OBJECT_NAMES_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl Org {
+    /// The org's object names, read at most every five minutes.
+    pub async fn object_names(&self) -> Result<Arc<Vec<String>>, portico_model::CrmError> {
+        if let Some((at, names)) = self.object_names.lock().expect("object names lock").as_ref()
+            && at.elapsed() < OBJECT_NAMES_TTL
+        {
+            return Ok(names.clone());
+        }
+        let names = Arc::new(portico_model::Crm::sobjects(&*self.client).await?);
+        *self.object_names.lock().expect("object names lock") = Some((std::time::Instant::now(), names.clone()));
+        Ok(names)
+    }
+
     /// The connection's newest version this client stands for.
     fn version(&self) -> i64 {
         *self.versions.last().expect("an org has the version it was built from")
@@ -99,6 +116,7 @@ impl Orgs {
             client: Arc::new(client),
             versions: vec![row.updated_at],
             reported_calls: AtomicU64::new(0),
+            object_names: Mutex::new(None),
         });
         self.clients.lock().expect("orgs lock").insert(tenant.to_owned(), org.clone());
         Ok(org)
@@ -159,6 +177,7 @@ impl Orgs {
                         client: current.client.clone(),
                         versions,
                         reported_calls: AtomicU64::new(current.reported_calls.load(Ordering::Relaxed)),
+                        object_names: Mutex::new(None),
                     };
                     clients.insert(tenant.to_owned(), Arc::new(renewed));
                 }

@@ -32,7 +32,9 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
     let may_edit = viewer.who.permissions_in(&tenant).has(Permission::MappingsEdit);
     let body = html! {
         p.hint { "Choose the records each booking creates, in order, and where each field's value comes from. "
-            "Only fields the integration user can create and the approved grant allows are offered; " strong { "*" } " marks fields Salesforce requires." }
+            @if editor.open_ended { "Fields the integration user can create are offered; those beyond the approved grant are marked and need approval. " }
+            @else { "Only fields the integration user can create and the approved grant allows are offered. " }
+            strong { "*" } " marks fields Salesforce requires." }
         (editor_form(&tenant, &editor, &editor.mapping, may_edit, None))
         @if may_edit {
             section.card {
@@ -53,9 +55,16 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
                 div #preview aria-live="polite" {}
             }
         }
-        section.card {
+        section.card #needed-grant {
             h2 { "Grant this mapping needs" }
             (grant_table(&editor.mapping.needed_grant(), &editor.approved))
+            @if editor.open_ended && !editor.mapping.needed_grant().excess_over(&editor.approved).is_empty() {
+                p.problem { "The saved mapping uses more than the approved grant: bookings fail before anything reaches Salesforce until it is approved." }
+                @if viewer.who.permissions_in(&tenant).has(Permission::PluginsApprove) {
+                    div.actions { button #approve-grant hx-post={ "/t/" (tenant) "/mapping/approve" } hx-target="#needed-grant"
+                        hx-confirm="Approve exactly the access this mapping needs (and nothing else)?" { "Approve this grant" } }
+                }
+            }
             p.hint { "The plugin may do no more than the approved grant of version " code { (layout::short(&editor.digest)) } "; "
                 a href={ "/t/" (tenant) "/plugins/" (editor.digest) } { "review or narrow it" } "." }
         }
@@ -89,7 +98,7 @@ fn editor_form(tenant: &str, editor: &Editor, mapping: &Mapping, editable: bool,
         form #editor hx-post={ "/t/" (tenant) "/mapping" } hx-target="this" hx-swap="outerHTML" {
             @if let Some(e) = refused { (layout::problem(e)) }
             input type="hidden" name="action" value="refresh";
-            (mapping_form::render(tenant, mapping, &editor.objects, &problems, editable))
+            (mapping_form::render(tenant, mapping, &editor.objects, &editor.approved, &problems, editable))
             @if !problems.is_empty() && !mapping.records.is_empty() {
                 p.hint { (problems.len()) " thing(s) to fix before saving (shown beside each)." }
             }
@@ -169,6 +178,19 @@ pub async fn save(
             let form = editor_form(&tenant, &editor, &posted.mapping, true, Some(&e));
             (e.status, [("hx-retarget", "#editor"), ("hx-reswap", "outerHTML")], form).into_response()
         }
+        Err(e) => (e.status, layout::problem(&e)).into_response(),
+    }
+}
+
+/// `POST /t/{tenant}/mapping/approve`: approves exactly what the saved mapping needs.
+pub async fn approve(State(state): State<AppState>, viewer: Viewer, Path(tenant): Path<String>) -> Response {
+    match mappings::approve_needed(&state, &viewer.who, &tenant).await {
+        Ok(grant) => html! {
+            h2 { "Grant this mapping needs" }
+            (layout::notice("Approved: the plugin may now do exactly this."))
+            (grant_table(&grant, &grant))
+        }
+        .into_response(),
         Err(e) => (e.status, layout::problem(&e)).into_response(),
     }
 }

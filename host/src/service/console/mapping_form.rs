@@ -4,7 +4,9 @@
 
 use crate::service::ops::mapping_spec::{BOOKING_PATHS, EditableObject, Mapping, Problem, RecordSpec, Source};
 use maud::{Markup, html};
+use portico_model::Grant;
 use portico_model::describe::{FieldDescribe, FieldType};
+use portico_model::manifest::ObjectGrant;
 use std::collections::BTreeMap;
 
 /// The most records a mapping holds.
@@ -187,6 +189,7 @@ pub fn render(
     tenant: &str,
     mapping: &Mapping,
     objects: &[EditableObject],
+    approved: &Grant,
     problems: &[Problem],
     editable: bool,
 ) -> Markup {
@@ -196,7 +199,7 @@ pub fn render(
             @if mapping.records.is_empty() { p { "No records yet: add the first one a booking should create." } }
             @for (i, r) in mapping.records.iter().enumerate() {
                 @let earlier: Vec<&str> = mapping.records[..i].iter().map(|r| r.reference.as_str()).filter(|r| !r.is_empty()).collect();
-                (record(&action, i, r, objects, problems, &earlier))
+                (record(&action, i, r, objects, approved, problems, &earlier))
             }
         }
         @if editable {
@@ -207,14 +210,17 @@ pub fn render(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record(
     action: &str,
     i: usize,
     r: &RecordSpec,
     objects: &[EditableObject],
+    approved: &Grant,
     problems: &[Problem],
     earlier: &[&str],
 ) -> Markup {
+    let granted = approved.object(&r.sobject).map(|(_, g)| g);
     let object = objects.iter().find(|o| o.name == r.sobject);
     let id = |s: &str| format!("r{i}-{s}");
     let name = |s: &str| format!("r.{i}.{s}");
@@ -280,7 +286,7 @@ fn record(
             h3 { "Fields" }
             @if let Some(o) = object {
                 @for (j, (field, source)) in r.fields.iter().enumerate() {
-                    (field_row(action, i, j, o, field, source, problems, earlier))
+                    (field_row(action, i, j, o, granted, field, source, problems, earlier))
                 }
                 div.actions {
                     button.secondary.small type="button" name="action" value={ "add-field." (i) } hx-post=(action) hx-target="#editor" hx-select="#editor" hx-swap="outerHTML" { "Add a field" }
@@ -298,6 +304,7 @@ fn field_row(
     i: usize,
     j: usize,
     o: &EditableObject,
+    granted: Option<&ObjectGrant>,
     field: &str,
     source: &Source,
     problems: &[Problem],
@@ -318,7 +325,8 @@ fn field_row(
                     hx-post=(action) hx-trigger="change" hx-target="#editor" hx-select="#editor" hx-swap="outerHTML" {
                     @if describe.is_none() { option value=(field) selected { (field) " (not available)" } }
                     @for f in &o.fields {
-                        option value=(f.name) selected[f.name == field] { (f.label) " (" (f.name) ")" @if f.required_on_create() { " *" } }
+                        option value=(f.name) selected[f.name == field] { (f.label) " (" (f.name) ")" @if f.required_on_create() { " *" }
+                            @if !granted.is_some_and(|g| g.can_write(&f.name)) { " — needs approval" } }
                     }
                 }
             }

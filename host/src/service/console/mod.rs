@@ -75,6 +75,7 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route(&format!("{t}/mapping"), get(mapping::page).post(mapping::edit))
         .route(&format!("{t}/mapping/preview"), post(mapping::preview))
         .route(&format!("{t}/mapping/save"), post(mapping::save))
+        .route(&format!("{t}/mapping/approve"), post(mapping::approve))
         .route(&format!("{t}/mapping/versions/{{version}}/restore"), post(mapping::restore))
         .route(&format!("{t}/jobs"), get(jobs::page))
         .route(&format!("{t}/jobs/rows"), get(jobs::rows))

@@ -302,11 +302,19 @@ pub async fn preflight(ops: &Ops, who: &Principal, tenant_id: &str) -> OpResult<
     })
 }
 
+/// What a version needs: its manifest's objects, or — when its objects come from its
+/// configuration — the grant approved for it.
 fn manifest_of(version: Option<&crate::store::PluginVersion>) -> OpResult<Manifest> {
-    match version {
-        Some(v) => Manifest::from_toml(&v.manifest).map_err(ApiError::internal),
-        None => Manifest::from_toml("[plugin]\nname = \"none\"\nversion = \"0\"\n").map_err(ApiError::internal),
+    let Some(v) = version else {
+        return Manifest::from_toml("[plugin]\nname = \"none\"\nversion = \"0\"\n").map_err(ApiError::internal);
+    };
+    let mut manifest = Manifest::from_toml(&v.manifest).map_err(ApiError::internal)?;
+    if manifest.grant_may_exceed_request()
+        && let Some(grant) = v.approved_grant.as_deref()
+    {
+        manifest.objects = serde_json::from_str(grant).map_err(ApiError::internal)?;
     }
+    Ok(manifest)
 }
 
 /// The org's API allowance as its last answer reported it (no call is spent to learn it).

@@ -10,6 +10,7 @@ use crate::runtime::Call;
 use crate::service::ApiError;
 use crate::store::ConfigVersion;
 use portico_model::describe::FieldType;
+use portico_model::manifest::ObjectGrant;
 use portico_model::session::LogLine;
 use portico_model::{Booking, Grant, Manifest, Operation};
 use std::collections::BTreeMap;
@@ -33,6 +34,8 @@ pub struct Editor {
     pub digest: String,
     /// Its approved grant.
     pub approved: Grant,
+    /// The plugin's objects come from the mapping: a grant beyond the manifest may be approved.
+    pub open_ended: bool,
 }
 
 /// Loads what the editor offers. Refuses when the active plugin does not read a mapping, is
@@ -74,17 +77,39 @@ async fn build_editor(ops: &Ops, t: &crate::store::Tenant) -> OpResult<Editor> {
         .orgs
         .get(&inner.keys, tenant, Some(&row))
         .map_err(|e| ApiError::unprocessable("bad-connection", e.to_string()))?;
+    // A plugin whose objects come from its configuration may be granted any object and field:
+    // the editor offers what the org lets the integration user create (the manifest's objects,
+    // the approved ones and the org's custom objects), and marks what the grant lacks.
+    let open_ended = manifest.grant_may_exceed_request();
+    let mut names: std::collections::BTreeSet<String> = approved.objects.keys().cloned().collect();
+    if open_ended {
+        names.extend(manifest.objects.objects.keys().cloned());
+        let all = org.object_names().await.map_err(|e| {
+            ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "salesforce", format!("listing the org's objects: {e}"))
+        })?;
+        names.extend(all.iter().filter(|n| n.ends_with("__c")).cloned());
+    }
+    let none = ObjectGrant::default();
     let mut objects = Vec::new();
-    for (name, g) in &approved.objects {
+    for name in names {
+        let g = approved.object(&name).map(|(_, g)| g).unwrap_or(&none);
+        let ops = &g.operations;
         // Records the mapping may write; an object the plugin may only find is not offered.
-        let writes = g.operations.contains(&Operation::Create) || g.operations.contains(&Operation::Upsert);
-        if !g.operations.contains(&Operation::Describe) || !writes {
+        let writes = ops.contains(&Operation::Create) || ops.contains(&Operation::Upsert);
+        if !open_ended && (!ops.contains(&Operation::Describe) || !writes) {
             continue;
         }
-        let d = org.client.describe_object(name).await.map_err(|e| {
-            ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "salesforce", format!("describing {name}: {e}"))
-        })?;
-        let writable = |f: &&Arc<portico_model::describe::FieldDescribe>| f.createable && g.can_write(&f.name);
+        let d = match org.client.describe_object(&name).await {
+            Ok(d) => d,
+            // Not visible to the integration user (or gone): nothing to offer.
+            Err(crate::salesforce::SalesforceError::Api { status: 404, .. }) if open_ended => continue,
+            Err(e) => return Err(salesforce_error(&format!("describing {name}"), e)),
+        };
+        if open_ended && !d.createable {
+            continue;
+        }
+        let allowed = |f: &str| open_ended || g.can_write(f);
+        let writable = |f: &&Arc<portico_model::describe::FieldDescribe>| f.createable && allowed(&f.name);
         let mut fields: Vec<_> = d.fields.iter().filter(writable).map(|f| (**f).clone()).collect();
         fields.sort_by(|a, b| a.label.cmp(&b.label));
         objects.push(EditableObject {
@@ -93,7 +118,7 @@ async fn build_editor(ops: &Ops, t: &crate::store::Tenant) -> OpResult<Editor> {
             find_fields: d
                 .fields
                 .iter()
-                .filter(|f| f.filterable && g.can_read(&f.name))
+                .filter(|f| f.filterable && (open_ended || g.can_read(&f.name)))
                 .map(|f| f.name.clone())
                 .collect(),
             upsert_fields: fields
@@ -104,13 +129,13 @@ async fn build_editor(ops: &Ops, t: &crate::store::Tenant) -> OpResult<Editor> {
             required_out_of_reach: d
                 .fields
                 .iter()
-                .filter(|f| f.required_on_create() && !g.can_write(&f.name) && f.field_type != FieldType::Boolean)
+                .filter(|f| f.required_on_create() && !allowed(&f.name) && f.field_type != FieldType::Boolean)
                 .map(|f| f.name.clone())
                 .collect(),
             fields,
-            can_create: g.operations.contains(&Operation::Create) && d.createable,
-            can_upsert: g.operations.contains(&Operation::Upsert) && d.createable,
-            can_find: g.operations.contains(&Operation::Find),
+            can_create: (open_ended || ops.contains(&Operation::Create)) && d.createable,
+            can_upsert: (open_ended || ops.contains(&Operation::Upsert)) && d.createable,
+            can_find: open_ended || ops.contains(&Operation::Find),
         });
     }
     let config: BTreeMap<String, String> = serde_json::from_str(&t.config).map_err(ApiError::internal)?;
@@ -118,7 +143,7 @@ async fn build_editor(ops: &Ops, t: &crate::store::Tenant) -> OpResult<Editor> {
         Some(text) => Mapping::from_json(text).unwrap_or_default(),
         None => Mapping::default(),
     };
-    Ok(Editor { mapping, objects, digest, approved })
+    Ok(Editor { mapping, objects, digest, approved, open_ended })
 }
 
 /// The booking a preview runs on.
@@ -164,8 +189,18 @@ pub async fn preview(
         .ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
     let active =
         ctx.active.as_ref().ok_or_else(|| ApiError::conflict("no-active-plugin", "activate a plugin first"))?;
-    let grant =
+    let mut grant =
         active.grant.clone().ok_or_else(|| ApiError::conflict("not-approved", "approve the active plugin first"))?;
+    // For a plugin whose objects come from its mapping, someone who may approve grants previews
+    // with exactly the grant this mapping needs — what approving it would allow. Everyone else
+    // previews within the approved grant.
+    if who.permissions_in(tenant).has(Permission::PluginsApprove) {
+        let version = inner.store.plugin_version(tenant, &active.digest).await?;
+        let manifest = version.map(|v| Manifest::from_toml(&v.manifest)).transpose().map_err(ApiError::internal)?;
+        if manifest.is_some_and(|m| m.grant_may_exceed_request()) {
+            grant = Arc::new(mapping.needed_grant());
+        }
+    }
     let plugin = crate::service::context::load_plugin(ops, tenant, &active.digest)
         .await
         .map_err(|e| ApiError::internal(format!("{e:?}")))?;
@@ -230,6 +265,28 @@ fn refusal(problems: &[Problem]) -> ApiError {
         })
         .collect();
     ApiError::unprocessable("bad-mapping", list.join("; "))
+}
+
+fn salesforce_error(what: &str, e: crate::salesforce::SalesforceError) -> ApiError {
+    ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "salesforce", format!("{what}: {e}"))
+}
+
+/// Approves, for the active version, exactly the grant the saved mapping needs (a plugin whose
+/// objects come from its configuration). Returns that grant.
+pub async fn approve_needed(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Grant> {
+    let t = open(ops, who, tenant, Permission::PluginsApprove, "approve-mapping-grant").await?;
+    let digest =
+        t.active_digest.clone().ok_or_else(|| ApiError::conflict("no-active-plugin", "activate a plugin first"))?;
+    let config: BTreeMap<String, String> = serde_json::from_str(&t.config).map_err(ApiError::internal)?;
+    let mapping = config
+        .get(MAPPING_KEY)
+        .map(|m| Mapping::from_json(m))
+        .transpose()
+        .map_err(|e| ApiError::conflict("bad-mapping", e))?
+        .ok_or_else(|| ApiError::conflict("no-mapping", "save a mapping first"))?;
+    let needed = mapping.needed_grant();
+    super::plugins::approve(ops, who, tenant, &digest, Some(needed.clone())).await?;
+    Ok(needed)
 }
 
 /// The tenant's saved configurations, newest first (at most 50).

@@ -78,7 +78,7 @@ pub async fn approve(
     let manifest = Manifest::from_toml(&version.manifest).map_err(ApiError::internal)?;
     let grant = grant.unwrap_or_else(|| manifest.objects.clone());
     let excess = grant.excess_over(&manifest.objects);
-    if !excess.is_empty() {
+    if !excess.is_empty() && !manifest.grant_may_exceed_request() {
         return Err(ApiError::unprocessable(
             "grant-exceeds-request",
             format!("the grant goes beyond what the plugin's manifest requests: {}", excess.join("; ")),

@@ -145,6 +145,14 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.settle().await;
     // A picklist's fixed value is chosen from its values.
     b.select("#r0-f3-value", "Web").await;
+    // A field the manifest does not list: `configurable` takes its objects and fields from the
+    // mapping, so the editor offers it, marked as needing approval.
+    b.click("#r0-card button[value='add-field.0']").await;
+    b.find("#r0-f4-name").await;
+    b.settle().await;
+    b.select("#r0-f4-name", "Rating").await;
+    b.wait_text("#r0-f4-name option[value=Rating]", "needs approval").await;
+    b.select("#r0-f4-value", "Hot").await;
 
     // An Event related to the Lead.
     b.click("button[value=add-record]").await;
@@ -208,6 +216,7 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
         }
     }
     b.settle().await;
+    b.js("window.scrollTo(0, 0)", vec![]).await;
     b.shot("mapping-editor").await;
     b.axe("the mapping editor").await;
 
@@ -222,6 +231,11 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.shot("mapping-preview").await;
     b.click("#save-button").await;
     b.wait_text("#save-result", "Saved as version 1").await;
+    // The grant it needs goes beyond the approved one (Lead.Rating): approve exactly that.
+    b.go("/t/acme/mapping").await;
+    b.wait_text("#needed-grant", "uses more than the approved grant").await;
+    b.click_confirm("#approve-grant").await;
+    b.wait_text("#needed-grant", "Approved").await;
 
     // A signed booking: its job succeeds on the live list; its page links each record.
     let api = service.admin.with_key(&key);
@@ -238,6 +252,8 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.shot("jobs").await;
     b.go(&format!("/t/acme/jobs/{job}")).await;
     let written = b.wait_text("#records-written", "Lead").await;
+    let lead = org.org.records("Lead").into_iter().find(|l| l.get("Rating") == Some(&json!("Hot")));
+    assert!(lead.is_some(), "the Lead has the newly approved field");
     assert!(written.contains("Event") && written.contains("Task"), "{written}");
     let link = b.find("#records-written a").await.attr("href").await.unwrap().unwrap();
     assert!(link.starts_with(&org.base_url), "{link}");
