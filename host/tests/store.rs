@@ -5,7 +5,7 @@
 mod common;
 
 use common::{T0, drop_schema, postgres, sqlite};
-use portico_host::store::{Claim, JobState, Store};
+use portico_host::store::{Claim, JobFilter, JobState, Store};
 
 async fn the_same_booking_is_stored_once(store: Store) {
     let a = store.enqueue("t1", "bk_1", "created", "{}", T0).await.unwrap();
@@ -439,3 +439,34 @@ async fn a_sqlite_file_survives_a_restart() {
     assert_eq!(reopened.job(id).await.unwrap().unwrap().booking_id, "bk_1");
     assert!(matches!(Store::open("mysql://x").await, Err(portico_host::store::StoreError::UnsupportedUrl(_))));
 }
+
+async fn the_job_list_filters_by_state_booking_and_date_and_pages_by_id(store: Store) {
+    // Ten jobs a minute apart, bk_0 … bk_9, the first failed; another tenant's job in between.
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(store.enqueue("t1", &format!("bk_{i}"), "created", "{}", T0 + i * 60_000).await.unwrap().id);
+        store.enqueue("t2", &format!("bk_{i}"), "created", "{}", T0 + i * 60_000).await.unwrap();
+    }
+    let first = store.claim("w", T0 + 700_000, 30_000).await.unwrap().unwrap();
+    assert_eq!(first.id, ids[0]);
+    assert!(store.fail(first.id, "w", "broken", None, T0 + 700_001).await.unwrap());
+    let list = |filter: JobFilter<'static>, before: Option<i64>, limit: i64| {
+        let store = store.clone();
+        async move {
+            store.jobs("t1", filter, before, limit).await.unwrap().into_iter().map(|j| j.booking_id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(JobFilter::default(), None, 3).await, ["bk_9", "bk_8", "bk_7"]);
+    assert_eq!(list(JobFilter::default(), Some(ids[7]), 2).await, ["bk_6", "bk_5"], "the next page");
+    let failed = JobFilter { state: Some(JobState::Failed), ..JobFilter::default() };
+    assert_eq!(list(failed, None, 50).await, ["bk_0"]);
+    let one = JobFilter { booking_id: Some("bk_4"), ..JobFilter::default() };
+    assert_eq!(list(one, None, 50).await, ["bk_4"]);
+    // Received before bk_5's time: bk_4 and older, newest first; with a page below bk_3.
+    let dated = JobFilter { created_before: Some(T0 + 5 * 60_000), ..JobFilter::default() };
+    assert_eq!(list(dated, None, 2).await, ["bk_4", "bk_3"]);
+    assert_eq!(list(dated, Some(ids[3]), 50).await, ["bk_2", "bk_1", "bk_0"]);
+    let none = JobFilter { created_before: Some(T0), ..JobFilter::default() };
+    assert!(list(none, None, 50).await.is_empty());
+}
+on_every_backend!(the_job_list_filters_everywhere, the_job_list_filters_by_state_booking_and_date_and_pages_by_id);

@@ -105,7 +105,7 @@ pub struct JobFilter<'a> {
     pub state: Option<JobState>,
     /// Of this booking.
     pub booking_id: Option<&'a str>,
-    /// Received before this time (Unix ms).
+    /// Received before this time (Unix ms): jobs up to the last one received before it.
     pub created_before: Option<i64>,
 }
 
@@ -257,28 +257,57 @@ impl Store {
     }
 
     /// A tenant's jobs, newest first, optionally in one state, before id `before` (paging).
-    pub async fn jobs(
-        &self,
-        tenant: &str,
-        filter: JobFilter<'_>,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<Job>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR state = $2) \
-             AND ($3 IS NULL OR id < $3) AND ($5 IS NULL OR booking_id = $5) AND ($6 IS NULL OR created_at < $6) \
-             ORDER BY id DESC LIMIT $4"
-        );
+    pub async fn jobs(&self, tenant: &str, filter: JobFilter<'_>, before: Option<i64>, limit: i64) -> Result<Vec<Job>, StoreError> {
+        // Only the conditions asked for are in the statement, so each filter can use its index
+        // (`jobs_tenant`, `jobs_failed`, `jobs_booking`) on a tenant with a million jobs;
+        // `id` is the keyset for the next page.
+        // "Received before a time" is the keyset of the last job received before it (ids grow
+        // with time), found by `jobs_tenant_created`; the list then pages by id as usual.
+        let before = match filter.created_before {
+            Some(at) => {
+                let last: Option<(i64,)> = on_read_pool!(self, |pool| {
+                    sqlx::query_as(
+                        "SELECT id FROM jobs WHERE tenant_id = $1 AND created_at < $2 ORDER BY created_at DESC LIMIT 1",
+                    )
+                    .bind(tenant)
+                    .bind(at)
+                    .fetch_optional(pool)
+                    .await?
+                });
+                let Some((last,)) = last else { return Ok(Vec::new()) };
+                Some(before.map_or(last + 1, |b| b.min(last + 1)))
+            }
+            None => before,
+        };
+        let mut sql = format!("SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1");
+        let mut n = 1;
+        let mut next = |condition: &str| {
+            n += 1;
+            sql.push_str(&format!(" AND {condition} ${n}"));
+        };
+        let state = filter.state.map(JobState::as_str);
+        if state.is_some() {
+            next("state =");
+        }
+        if filter.booking_id.is_some() {
+            next("booking_id =");
+        }
+        if before.is_some() {
+            next("id <");
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
         Ok(on_read_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(tenant)
-                .bind(filter.state.map(JobState::as_str))
-                .bind(before)
-                .bind(limit)
-                .bind(filter.booking_id)
-                .bind(filter.created_before)
-                .fetch_all(pool)
-                .await?
+            let mut q = sqlx::query_as(&sql).bind(tenant);
+            if let Some(s) = state {
+                q = q.bind(s);
+            }
+            if let Some(b) = filter.booking_id {
+                q = q.bind(b);
+            }
+            if let Some(b) = before {
+                q = q.bind(b);
+            }
+            q.bind(limit).fetch_all(pool).await?
         }))
     }
 
