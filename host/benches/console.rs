@@ -19,11 +19,14 @@ async fn main() -> anyhow::Result<()> {
     let big: i64 = std::env::var("PORTICO_BENCH_JOBS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("portico.db").display());
-    let mut config = ServeConfig { listen: ([127, 0, 0, 1], 0).into(), database_url: url.clone(), ..ServeConfig::default() };
+    let mut config =
+        ServeConfig { listen: ([127, 0, 0, 1], 0).into(), database_url: url.clone(), ..ServeConfig::default() };
     config.workers.concurrency = 0;
     let state = AppState::new(config, KeyRing::parse(&KeyRing::generate("b1"))?).await?;
     let operator = Principal::operator();
-    ops::accounts::create_user(&state, &operator, "owner@bench.example", PASSWORD, false).await.map_err(|e| anyhow::anyhow!(e.message))?;
+    ops::accounts::create_user(&state, &operator, "owner@bench.example", PASSWORD, false)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
     for (tenant, jobs) in [("small", 1_000), ("big", big)] {
         let new = ops::tenants::NewTenant { id: tenant.into(), name: tenant.into(), max_concurrency: None };
         ops::tenants::create(&state, &operator, new).await.map_err(|e| anyhow::anyhow!(e.message))?;

@@ -257,7 +257,13 @@ impl Store {
     }
 
     /// A tenant's jobs, newest first, optionally in one state, before id `before` (paging).
-    pub async fn jobs(&self, tenant: &str, filter: JobFilter<'_>, before: Option<i64>, limit: i64) -> Result<Vec<Job>, StoreError> {
+    pub async fn jobs(
+        &self,
+        tenant: &str,
+        filter: JobFilter<'_>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Job>, StoreError> {
         // Only the conditions asked for are in the statement, so each filter can use its index
         // (`jobs_tenant`, `jobs_failed`, `jobs_booking`) on a tenant with a million jobs;
         // `id` is the keyset for the next page.

@@ -3,7 +3,7 @@
 //! and its API allowance, and the preflight as a checklist with the permission set to download.
 
 use super::layout::{self, FieldAttrs, InTenant, Section, public_page};
-use super::{Viewer, go};
+use super::{Viewer, fragment, go};
 use crate::console_try;
 use crate::service::ops::connection::{NewConnection, Preflight, StartAuthorization};
 use crate::service::ops::{self, Permission};
@@ -235,10 +235,7 @@ pub async fn save(
 
 /// `POST /t/{tenant}/connection/preflight`: the checklist.
 pub async fn preflight(State(state): State<AppState>, viewer: Viewer, Path(tenant): Path<String>) -> Response {
-    match ops::connection::preflight(&state, &viewer.who, &tenant).await {
-        Ok(p) => checklist(&p).into_response(),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    fragment(ops::connection::preflight(&state, &viewer.who, &tenant).await, |p| checklist(&p))
 }
 
 fn checklist(p: &Preflight) -> Markup {

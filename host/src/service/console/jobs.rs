@@ -3,7 +3,7 @@
 //! Salesforce), replays, and the audit trail.
 
 use super::layout::{self, InTenant, Section};
-use super::{Viewer, go};
+use super::{Viewer, fragment, go};
 use crate::console_try;
 use crate::service::AppState;
 use crate::service::ops::jobs::JobQuery;
@@ -212,14 +212,12 @@ pub async fn replay(
 
 /// `POST /t/{tenant}/jobs/replay`: every failed job.
 pub async fn replay_all(State(state): State<AppState>, viewer: Viewer, Path(tenant): Path<String>) -> Response {
-    match ops::jobs::replay_all(&state, &viewer.who, &tenant).await {
-        Ok(r) => layout::notice(&format!(
+    fragment(ops::jobs::replay_all(&state, &viewer.who, &tenant).await, |r| {
+        layout::notice(&format!(
             "{} job(s) replayed; {} skipped because a later delivery of the same booking already succeeded.",
             r.replayed, r.superseded
         ))
-        .into_response(),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    })
 }
 
 /// `GET /t/{tenant}/audit`: the records written, newest first.

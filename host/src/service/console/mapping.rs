@@ -5,7 +5,7 @@
 
 use super::layout::{self, InTenant, Section};
 use super::mapping_form::{self, Posted};
-use super::{Viewer, go};
+use super::{Viewer, fragment, go};
 use crate::console_try;
 use crate::service::ops::Permission;
 use crate::service::ops::mapping_spec::{Mapping, check};
@@ -184,15 +184,13 @@ pub async fn save(
 
 /// `POST /t/{tenant}/mapping/approve`: approves exactly what the saved mapping needs.
 pub async fn approve(State(state): State<AppState>, viewer: Viewer, Path(tenant): Path<String>) -> Response {
-    match mappings::approve_needed(&state, &viewer.who, &tenant).await {
-        Ok(grant) => html! {
+    fragment(mappings::approve_needed(&state, &viewer.who, &tenant).await, |grant| {
+        html! {
             h2 { "Grant this mapping needs" }
             (layout::notice("Approved: the plugin may now do exactly this."))
             (grant_table(&grant, &grant))
         }
-        .into_response(),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    })
 }
 
 /// `POST /t/{tenant}/mapping/versions/{version}/restore`.

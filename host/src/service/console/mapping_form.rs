@@ -159,8 +159,17 @@ pub fn apply(mapping: &mut Mapping, action: Action, objects: &[EditableObject]) 
 }
 
 /// A record whose object was changed starts afresh: that object's required fields, the same
-/// name.
+/// name. A find just turned on gets a field to match on.
 pub fn reconcile(posted: &mut Posted, objects: &[EditableObject]) {
+    // A find just ticked matches on Email when the object has it (what people find by).
+    for r in &mut posted.mapping.records {
+        if let Some((field, _)) = r.find.as_mut().filter(|(f, _)| f.is_empty())
+            && let Some(o) = objects.iter().find(|o| o.name == r.sobject)
+        {
+            *field =
+                o.find_fields.iter().find(|f| *f == "Email").or(o.find_fields.first()).cloned().unwrap_or_default();
+        }
+    }
     for (r, was) in posted.mapping.records.iter_mut().zip(&posted.was) {
         if !was.is_empty()
             && *was != r.sobject

@@ -187,6 +187,15 @@ pub fn error_page(viewer: Option<&Viewer>, e: ApiError) -> Response {
     (status, html).into_response()
 }
 
+/// An htmx fragment from an operation's answer: `ok` renders what it returned; a refusal is
+/// the problem, with its status, for the target to show.
+pub fn fragment<T>(result: Result<T, ApiError>, ok: impl FnOnce(T) -> maud::Markup) -> Response {
+    match result {
+        Ok(v) => ok(v).into_response(),
+        Err(e) => (e.status, layout::problem(&e)).into_response(),
+    }
+}
+
 /// Unwraps an operation's answer or returns its error as a page.
 #[macro_export]
 macro_rules! console_try {

@@ -3,7 +3,7 @@
 //! activation and roll-back; the settings form generated from the manifest's keys.
 
 use super::layout::{self, InTenant, Section};
-use super::{Viewer, go};
+use super::{Viewer, fragment, go};
 use crate::console_try;
 use crate::service::ops::{self, Permission};
 use crate::service::{ApiError, AppState};
@@ -332,10 +332,9 @@ pub async fn approve(
         };
     }
     let grant = Grant { objects };
-    match ops::plugins::approve(&state, &viewer.who, &tenant, &digest, Some(grant)).await {
-        Ok(_) => layout::notice("Approved. Activate it to run it on new bookings.").into_response(),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    fragment(ops::plugins::approve(&state, &viewer.who, &tenant, &digest, Some(grant)).await, |_| {
+        layout::notice("Approved. Activate it to run it on new bookings.")
+    })
 }
 
 /// `POST /t/{tenant}/plugins/{digest}/activate`.
@@ -344,10 +343,7 @@ pub async fn activate(
     viewer: Viewer,
     Path((tenant, digest)): Path<(String, String)>,
 ) -> Response {
-    match ops::plugins::activate(&state, &viewer.who, &tenant, &digest).await {
-        Ok(_) => html! { "active" }.into_response(),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    fragment(ops::plugins::activate(&state, &viewer.who, &tenant, &digest).await, |_| html! { "active" })
 }
 
 /// `POST /t/{tenant}/plugins/rollback`.

@@ -32,6 +32,9 @@ pub struct SignInForm {
     new_password: String,
     #[serde(default)]
     next: String,
+    /// `email` when the code asked for is the one mailed to the person.
+    #[serde(default)]
+    factor: String,
 }
 
 /// Where the form asks for what.
@@ -39,6 +42,7 @@ pub struct SignInForm {
 enum Step {
     Password,
     SecondFactor,
+    EmailedCode,
     NewPassword,
 }
 
@@ -65,6 +69,12 @@ fn form_markup(f: &SignInForm, step: Step, error: Option<&ApiError>) -> Markup {
             (layout::field("Email", "email", "email", &f.email, None, req("username")))
             // The password stays in the form while the second factor is asked for.
             (layout::field("Password", "password", "password", &f.password, pw_error, req("current-password")))
+            @if step == Step::EmailedCode {
+                input type="hidden" name="factor" value="email";
+                p.hint { "We emailed you a sign-in code. Enter it here." }
+                (layout::field("Code from the email", "code", "text", "", code_error,
+                    FieldAttrs { required: true, autocomplete: Some("one-time-code"), inputmode: Some("numeric") }))
+            }
             @if step == Step::SecondFactor {
                 p.hint { "Enter the 6-digit code from your authenticator app, or one of your recovery codes." }
                 (layout::field("Authentication code", "code", "text", "", code_error,
@@ -92,17 +102,19 @@ pub async fn submit(
 ) -> Response {
     let htmx = headers.get("hx-request").is_some();
     let code = f.code.trim();
-    let (totp_code, recovery_code) = match code {
-        "" => (None, None),
-        c if c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()) => (Some(c.to_owned()), None),
-        c => (None, Some(c.to_owned())),
+    let emailed = f.factor == "email";
+    let (totp_code, recovery_code, email_code) = match code {
+        "" => (None, None, None),
+        c if emailed => (None, None, Some(c.to_owned())),
+        c if c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()) => (Some(c.to_owned()), None, None),
+        c => (None, Some(c.to_owned()), None),
     };
     let creds = Credentials {
         email: f.email.clone(),
         password: f.password.clone(),
         totp_code,
         recovery_code,
-        email_code: None,
+        email_code,
         new_password: (!f.new_password.is_empty()).then(|| f.new_password.clone()),
     };
     match ops::sessions::login(&state, creds, client.address, &client.user_agent).await {
@@ -114,6 +126,8 @@ pub async fn submit(
         }
         Err(e) => {
             let step = match e.code {
+                "two-factor-required" if e.message.contains("emailed") => Step::EmailedCode,
+                "bad-second-factor" if emailed => Step::EmailedCode,
                 "two-factor-required" | "bad-second-factor" => Step::SecondFactor,
                 "password-expired" | "weak-password" => Step::NewPassword,
                 _ => Step::Password,

@@ -2,8 +2,8 @@
 //! toggles, API keys, outbound webhook endpoints with their deliveries, and the security log.
 //! Each section shows only to those whose role includes its permission.
 
-use super::Viewer;
 use super::layout::{self, InTenant, Section, req};
+use super::{Viewer, fragment as answer};
 use crate::console_try;
 use crate::service::ops::keys::NewKey;
 use crate::service::ops::{self, BuiltinRole, Permission};
@@ -12,7 +12,7 @@ use crate::service::{ApiError, AppState};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, html};
+use maud::html;
 use serde::Deserialize;
 
 /// `GET /t/{tenant}/team`.
@@ -168,13 +168,6 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
     };
     layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Team }), "Team and settings", body)
         .into_response()
-}
-
-fn answer<T>(result: Result<T, ApiError>, ok: impl FnOnce(T) -> Markup) -> Response {
-    match result {
-        Ok(v) => ok(v).into_response(),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
 }
 
 /// The invitation form.

@@ -124,6 +124,7 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.find("#r0-find_value").await;
     b.settle().await;
     b.fill("#r0-find_value", "{attendee.email}").await;
+    assert_eq!(b.find("#r0-find_field").await.prop("value").await.unwrap().as_deref(), Some("Email"));
     b.select("#r0-f1-kind", "booking").await;
     b.settle().await;
     b.select("#r0-f1-value", "attendee.last_name").await;
@@ -258,6 +259,17 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     let link = b.find("#records-written a").await.attr("href").await.unwrap().unwrap();
     assert!(link.starts_with(&org.base_url), "{link}");
     b.shot("job").await;
+    // The same person books again: the Lead is found by email, not created twice.
+    let leads = org.org.records("Lead").len();
+    let mut again: serde_json::Value = serde_json::from_slice(&booking).unwrap();
+    again["id"] = json!("bk_again");
+    let answer = api.send_booking("acme", &secret, &serde_json::to_vec(&again).unwrap()).await.unwrap();
+    let done = api
+        .wait_for_job("acme", answer.body["job_id"].as_i64().unwrap(), std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(org.org.records("Lead").len(), leads, "the Lead was found by email");
 
     // A booking the mapping cannot map (no attendee: no last name) fails with its reason; once
     // the mapping has a fallback, replaying it from its page succeeds.
