@@ -87,6 +87,8 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route(&format!("{t}/team/invite"), post(team::invite))
         .route(&format!("{t}/team/invitations/{{id}}/revoke"), post(team::revoke_invitation))
         .route(&format!("{t}/team/members/{{user}}/remove"), post(team::remove_member))
+        .route(&format!("{t}/team/members/{{user}}/role"), post(team::set_role))
+        .route(&format!("{t}/team/children"), post(team::create_child))
         .route(&format!("{t}/team/roles"), post(team::put_role))
         .route(&format!("{t}/team/keys"), post(team::create_key))
         .route(&format!("{t}/team/keys/{{prefix}}/revoke"), post(team::revoke_key))

@@ -41,6 +41,11 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
     } else {
         None
     };
+    let children = if may.has(Permission::ChildrenManage) && viewer.who.grant(t).is_some_and(|g| g.via.is_none()) {
+        Some(console_try!(viewer, ops::tenants::children(&state, who, t).await))
+    } else {
+        None
+    };
     let log = if may.has(Permission::AuditView) {
         Some(console_try!(viewer, ops::members::security_log(&state, who, Some(t), None, 50).await))
     } else {
@@ -59,7 +64,16 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
                 div.table-wrap tabindex="0" { table {
                     thead { tr { th { "Email" } th { "Role" } th { "Since" } th { span.visually-hidden { "Actions" } } } }
                     tbody { @for m in members { tr {
-                        td { (m.email) } td { (m.role) } td { (layout::time(m.created_at)) }
+                        td { (m.email) }
+                        td {
+                            label.visually-hidden for={ "role-" (m.user_id) } { "Role of " (m.email) }
+                            select id={ "role-" (m.user_id) } name="role" hx-post={ "/t/" (tenant) "/team/members/" (m.user_id) "/role" }
+                                hx-trigger="change" hx-target="next .role-result" {
+                                @for r in &role_names { option value=(r) selected[*r == m.role] { (r) } }
+                            }
+                            span.role-result aria-live="polite" {}
+                        }
+                        td { (layout::time(m.created_at)) }
                         td { button.small.danger hx-post={ "/t/" (tenant) "/team/members/" (m.user_id) "/remove" } hx-target="closest tr" hx-swap="outerHTML"
                             hx-confirm={ "Remove " (m.email) " from this tenant?" } { "Remove" } }
                     } } }
@@ -150,6 +164,23 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
                     }
                     div.actions { button type="submit" { "Add" } }
                     div #hook-result aria-live="polite" {}
+                }
+            }
+        }
+        @if let Some(children) = &children {
+            section.card #children {
+                h2 { "Tenants you manage" }
+                p.hint { "Your role here carries to each of these tenants (every act there is in both security logs)." }
+                @if children.is_empty() { p.muted { "None yet." } } @else {
+                    ul { @for c in children { li { a href={ "/t/" (c.id) } { (c.name) } " (" code { (c.id) } ")" } } }
+                }
+                form hx-post={ "/t/" (tenant) "/team/children" } hx-target="#child-result" {
+                    div.record-head {
+                        (layout::field("Id (lowercase letters, digits, -)", "child_id", "text", "", None, req("off")))
+                        (layout::field("Name", "child_name", "text", "", None, req("off")))
+                        div.field { button type="submit" { "Create a tenant to manage" } }
+                    }
+                    div #child-result aria-live="polite" {}
                 }
             }
         }
@@ -332,6 +363,49 @@ pub async fn deliveries(
                     tbody { @for d in &list { tr { td { (d.event) } td { (d.state.as_str()) } td { (d.attempts) }
                         td { (d.last_status.map(|s| s.to_string()).unwrap_or_default()) } } } } }
             }
+        }
+    })
+}
+
+/// The role form.
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+/// `POST /t/{tenant}/team/members/{user}/role`.
+pub async fn set_role(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((tenant, user)): Path<(String, String)>,
+    Form(f): Form<RoleForm>,
+) -> Response {
+    answer(ops::members::set_role(&state, &viewer.who, &tenant, &user, &f.role).await, |m| html! { "now " (m.role) })
+}
+
+/// The child tenant form.
+#[derive(Deserialize)]
+pub struct ChildForm {
+    child_id: String,
+    child_name: String,
+}
+
+/// `POST /t/{tenant}/team/children`: a tenant this one manages (a reseller's customer).
+pub async fn create_child(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(tenant): Path<String>,
+    Form(f): Form<ChildForm>,
+) -> Response {
+    let new = ops::tenants::NewTenant {
+        id: f.child_id.trim().to_owned(),
+        name: f.child_name.trim().to_owned(),
+        max_concurrency: None,
+    };
+    answer(ops::tenants::create_child(&state, &viewer.who, &tenant, new).await, |c| {
+        html! {
+            (layout::notice(&format!("Tenant {} created; you manage it from here.", c.tenant.id)))
+            a href={ "/t/" (c.tenant.id) } { "Open it" }
         }
     })
 }

@@ -311,6 +311,17 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.fill("#f-label", "zapier").await;
     b.click("#keys form button[type=submit]").await;
     b.wait_text("#key-result", "pk_").await;
+    // A member's role changes from its row; a reseller creates a tenant it manages.
+    let viewer_id = b.js("return document.querySelector('#members select[id^=role-]:not([disabled]) option[selected][value=viewer]').closest('select').id", vec![]).await;
+    let viewer_select = format!("#{}", viewer_id.as_str().unwrap());
+    b.select(&viewer_select, "tenant-admin").await;
+    b.wait_text("#members", "now tenant-admin").await;
+    b.select(&viewer_select, "viewer").await;
+    b.wait_text("#members", "now viewer").await;
+    b.fill("#f-child_id", "acme-eu").await;
+    b.fill("#f-child_name", "Acme Europe").await;
+    b.click("#children form button[type=submit]").await;
+    b.wait_text("#child-result", "Tenant acme-eu created").await;
     b.shot("team").await;
     b.axe("the team page").await;
     b.go("/t/acme/trust").await;
