@@ -62,6 +62,7 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route("/account/sessions/{id}/revoke", post(account::revoke_session))
         .route(t, get(tenant::overview))
         .route(&format!("{t}/webhook-secret"), post(tenant::rotate_secret))
+        .route(&format!("{t}/limits"), post(tenant::set_limits))
         .route(&format!("{t}/connection"), get(connection::page).post(connection::save))
         .route(&format!("{t}/connection/authorize"), post(connection::authorize))
         .route(&format!("{t}/connection/preflight"), post(connection::preflight))

@@ -50,6 +50,11 @@ pub async fn overview(State(state): State<AppState>, viewer: Viewer, Path(tenant
     } else {
         None
     };
+    let limits = console_try!(viewer, ops::tenants::limits(&state, &viewer.who, &tenant).await);
+    let limits = serde_json::to_value(&limits).unwrap_or_default();
+    let overridden: serde_json::Map<String, serde_json::Value> =
+        t.limits.as_deref().and_then(|l| serde_json::from_str(l).ok()).unwrap_or_default();
+    let staff = viewer.who.platform.has(Permission::PlatformTenants);
     let body = html! {
         div.grid2 {
             section.card {
@@ -67,6 +72,21 @@ pub async fn overview(State(state): State<AppState>, viewer: Viewer, Path(tenant
                         None => { "none yet" }
                     } }
                     dt { "Two-factor authentication" } dd { @if t.require_2fa == 1 { "required of every member" } @else { "optional" } }
+                }
+            }
+            section.card #limits {
+                h2 { "Sandbox limits" }
+                p.hint { "Each booking's plugin run stops at the first limit it hits, and the job names it." }
+                form hx-post={ "/t/" (tenant) "/limits" } hx-target="#limits-result" {
+                    div.table-wrap tabindex="0" { table {
+                        thead { tr { th { "Limit" } th { "In force" } @if staff { th { "Override (empty: the service's)" } } } }
+                        tbody { @for (k, v) in limits.as_object().into_iter().flatten() {
+                            tr { td { code { (k) } } td { (v) @if overridden.contains_key(k) { " " span.muted { "(this tenant's)" } } }
+                                @if staff { td { label.visually-hidden for={ "limit-" (k) } { (k) }
+                                    input id={ "limit-" (k) } name=(k) type="number" min="0" value=(overridden.get(k).map(|v| v.to_string()).unwrap_or_default()); } } }
+                        } }
+                    } }
+                    @if staff { div.actions { button type="submit" { "Save the limits" } span #limits-result aria-live="polite" {} } }
                 }
             }
             section.card #ingestion {
@@ -96,4 +116,31 @@ pub async fn rotate_secret(State(state): State<AppState>, viewer: Viewer, Path(t
         (layout::copyable("New secret", &secret))
     }
     .into_response()
+}
+
+/// `POST /t/{tenant}/limits` (platform staff): the non-empty fields are this tenant's
+/// overrides; the service's limits (its ceiling) still clamp them.
+pub async fn set_limits(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(tenant): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut overrides = serde_json::Map::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        match v.parse::<u64>() {
+            Ok(n) => overrides.insert(k.into_owned(), serde_json::json!(n)),
+            Err(_) => {
+                let e = crate::service::ApiError::unprocessable("bad-limits", format!("`{k}` must be a whole number"));
+                return (e.status, layout::problem(&e)).into_response();
+            }
+        };
+    }
+    super::fragment(ops::tenants::set_limits(&state, &viewer.who, &tenant, overrides).await, |_| {
+        layout::notice("Saved; reload to see the limits in force.")
+    })
 }

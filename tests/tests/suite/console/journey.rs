@@ -384,6 +384,12 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.fill("#f-name", "NewCo").await;
     b.click("#tenants form button[type=submit]").await;
     b.until("the new tenant's page", "return location.pathname === '/t/newco'").await;
+    // Staff set a tenant's own sandbox limit.
+    b.fill("#limit-salesforce_calls", "5").await;
+    b.click("#limits button[type=submit]").await;
+    b.wait_text("#limits-result", "Saved").await;
+    b.go("/t/newco").await;
+    b.wait_text("#limits", "(this tenant's)").await;
 
     // At a phone's width the pages reflow: nothing wider than the screen but tables, which
     // scroll in their own box.
