@@ -224,6 +224,10 @@ pub async fn security_headers(req: axum::extract::Request, next: axum::middlewar
         );
         h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+        // Pages hold people's data (and a sign-in step holds the password typed): never cached.
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
     }
     r
 }

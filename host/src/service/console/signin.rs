@@ -47,8 +47,40 @@ enum Step {
 }
 
 /// Only paths on this site (never `//host`), so a link cannot send someone elsewhere.
+/// Control characters and backslashes are refused anywhere: browsers drop tabs and newlines
+/// from URLs, so `/\t/evil.example` would become `//evil.example`.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
+    let plain = !next.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\');
+    if plain && next.starts_with('/') && !next.starts_with("//") { next } else { "/" }
+}
+
+/// A form posted from another site (login CSRF: signing someone into an attacker's account) is
+/// refused: the browser's `Origin` (or `Sec-Fetch-Site`) must be this console's.
+fn cross_site(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let ours = url::Url::parse(&state.inner.config.public_url).ok().map(|u| u.origin().ascii_serialization());
+    // The host the browser addressed (`localhost` or `127.0.0.1` alike) or the public URL.
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let same = |o: &str| {
+        Some(o) == ours.as_deref()
+            || url::Url::parse(o).ok().and_then(|u| u.host_str().map(|h| (h.to_owned(), u.port()))).is_some_and(
+                |(h, port)| {
+                    host == Some(&match port {
+                        Some(p) => format!("{h}:{p}"),
+                        None => h,
+                    })
+                },
+            )
+    };
+    let foreign = fetch_site == Some("cross-site") || origin.is_some_and(|o| !same(o));
+    foreign.then(|| {
+        let e = ApiError::forbidden_code(
+            "cross-site",
+            "this form was sent from another site; open the console and try again",
+        );
+        (e.status, layout::problem(&e)).into_response()
+    })
 }
 
 /// `GET /sign-in`.
@@ -101,6 +133,9 @@ pub async fn submit(
     Form(f): Form<SignInForm>,
 ) -> Response {
     let htmx = headers.get("hx-request").is_some();
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
+    }
     let code = f.code.trim();
     let emailed = f.factor == "email";
     let (totp_code, recovery_code, email_code) = match code {
@@ -188,7 +223,15 @@ pub async fn invitation_page(Query(q): Query<TokenQuery>) -> Markup {
 }
 
 /// `POST /accept-invitation`.
-pub async fn accept_invitation(State(state): State<AppState>, client: Client, Form(f): Form<TokenForm>) -> Response {
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
+    }
     let acceptance = ops::accounts::Acceptance { token: f.token.clone(), password: f.password };
     match ops::accounts::accept_invitation(&state, acceptance, client.address).await {
         Ok((user, tenant)) => html! {
@@ -211,7 +254,10 @@ pub async fn reset_page(Query(q): Query<TokenQuery>) -> Markup {
 }
 
 /// `POST /reset-password`.
-pub async fn reset_password(State(state): State<AppState>, Form(f): Form<TokenForm>) -> Response {
+pub async fn reset_password(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
+    }
     match ops::accounts::reset_password(&state, &f.token, &f.password).await {
         Ok(()) => html! {
             (layout::notice("Your password is set; every session of your account was signed out."))
@@ -247,7 +293,15 @@ pub struct ForgotForm {
 }
 
 /// `POST /forgot-password`: the same answer whether or not the account exists.
-pub async fn forgot_password(State(state): State<AppState>, client: Client, Form(f): Form<ForgotForm>) -> Response {
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Form(f): Form<ForgotForm>,
+) -> Response {
+    if let Some(refused) = cross_site(&state, &headers) {
+        return refused;
+    }
     match ops::accounts::forgot_password(&state, &f.email, client.address).await {
         Ok(()) => layout::notice("If that address has an account, a reset link is on its way.").into_response(),
         Err(e) => (e.status, layout::problem(&e)).into_response(),

@@ -211,6 +211,8 @@ pub async fn preview(
     let text = match on {
         PreviewBooking::Sample => SAMPLE_BOOKING.to_owned(),
         PreviewBooking::Job(id) => {
+            // A job's booking is the tenant's data: only for those who may see jobs.
+            who.require(tenant, Permission::JobsView)?;
             inner.store.job_for(tenant, id).await?.ok_or_else(|| ApiError::not_found(format!("no job {id}")))?.payload
         }
     };

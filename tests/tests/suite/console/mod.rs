@@ -5,6 +5,7 @@
 //! and pass, like the PostgreSQL ones; `.ci/run` installs the browser and sets
 //! `PORTICO_REQUIRE_BROWSER=1`, which turns a missing browser into a failure.
 
+mod forms;
 mod journey;
 
 use fantoccini::{Client, ClientBuilder, Locator};
