@@ -49,13 +49,29 @@ impl Browser {
             eprintln!("*** SKIPPED {test}: no chromedriver (install Debian's chromium and chromium-driver)");
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // chromedriver picks a free port and says which, and that it is ready, on stdout.
+        let mut child = Command::new(driver)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                // "ChromeDriver was started successfully on port 40887."
+                let port = line
+                    .split("started successfully on port ")
+                    .nth(1)
+                    .and_then(|p| p.trim().trim_end_matches('.').parse::<u16>().ok());
+                if let Some(port) = port {
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port = rx.recv_timeout(DEADLINE).expect("chromedriver did not say it started");
         let profile = tempfile::tempdir().unwrap();
         let mut caps = serde_json::Map::new();
         let binary = std::env::var("PORTICO_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -67,20 +83,12 @@ impl Browser {
                          "--window-size=1280,800", format!("--user-data-dir={}", profile.path().display())]
             }),
         );
-        let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
-                Ok(c) => break c,
-                Err(e) if started.elapsed() < DEADLINE => {
-                    let _ = e;
-                    tokio::task::yield_now().await;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("chromedriver did not start: {e}"),
-            }
-        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a browser session");
         Some(Browser { client, base: base.trim_end_matches('/').to_owned(), driver: child, _profile: profile })
     }
 
@@ -106,8 +114,8 @@ impl Browser {
     }
 
     /// Replaces an input's text.
-    /// (An htmx swap may replace the element between finding and typing: then it is found
-    /// again.)
+    /// (An htmx swap may replace the element between finding and typing: then the swap is
+    /// waited for and the element found again.)
     pub async fn fill(&self, css: &str, text: &str) {
         let started = Instant::now();
         loop {
@@ -120,31 +128,30 @@ impl Browser {
             match typed.await {
                 Ok(Some(v)) if v == text => return,
                 other if started.elapsed() > DEADLINE => panic!("typing into `{css}`: {other:?}"),
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                _ => self.settle().await,
             }
         }
     }
 
     /// Clicks.
-    /// (Retried when an htmx swap replaced the element in between.)
+    /// (Retried, after the swap, when an htmx swap replaced the element in between.)
     pub async fn click(&self, css: &str) {
         let started = Instant::now();
         loop {
             match self.find(css).await.click().await {
                 Ok(()) => return,
                 Err(e) if started.elapsed() > DEADLINE => panic!("clicking `{css}`: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(_) => self.settle().await,
             }
         }
     }
 
-    /// Clicks a button that asks "are you sure?" and answers yes.
+    /// Clicks a button that asks "are you sure?" and answers yes. The dialog opens while the
+    /// click is handled, so it is there when the click returns.
     pub async fn click_confirm(&self, css: &str) {
         self.click(css).await;
-        let started = Instant::now();
-        while let Err(e) = self.client.accept_alert().await {
-            assert!(started.elapsed() < DEADLINE, "no confirmation asked after clicking `{css}`: {e}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Err(e) = self.client.accept_alert().await {
+            panic!("no confirmation asked after clicking `{css}`: {e}");
         }
     }
 
@@ -156,7 +163,7 @@ impl Browser {
                 // A choice may render the form again: wait for it.
                 Ok(()) => return self.settle().await,
                 Err(e) if started.elapsed() > DEADLINE => panic!("choosing {value} in `{css}`: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(_) => self.settle().await,
             }
         }
     }
@@ -166,43 +173,39 @@ impl Browser {
         self.client.execute(script, args).await.unwrap()
     }
 
-    /// Polls `check` (a script returning a boolean) until it holds.
+    /// Waits until `check` (a script body returning a boolean) holds. The page itself polls it
+    /// with the deadline; a navigation ends the script, and the wait goes on in the new page.
     pub async fn until(&self, what: &str, check: &str) {
         let started = Instant::now();
         loop {
-            if self.js(check, vec![]).await == json!(true) {
-                return;
+            let left = DEADLINE.saturating_sub(started.elapsed()).as_millis();
+            let script = format!(
+                "const done = arguments[arguments.length - 1]; const end = Date.now() + {left};
+                 const check = () => {{ {check} }};
+                 const tick = () => {{ let ok = false; try {{ ok = check(); }} catch (e) {{}}
+                   if (ok) done(true); else if (Date.now() > end) done(false); else setTimeout(tick, 25); }};
+                 tick();"
+            );
+            match self.client.execute_async(&script, vec![]).await {
+                Ok(Value::Bool(true)) => return,
+                Err(_) if started.elapsed() < DEADLINE => continue,
+                _ => {}
             }
-            if started.elapsed() > DEADLINE {
-                self.shot("failure").await;
-                let body = self.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default();
-                panic!(
-                    "waited {DEADLINE:?} for {what} (screenshot: target/screenshots/failure.png); the page says:\n{body}"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.shot("failure").await;
+            let body = self.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default();
+            panic!(
+                "waited {DEADLINE:?} for {what} (screenshot: target/screenshots/failure.png); the page says:\n{body}"
+            );
         }
     }
 
     /// Waits until an element's text contains `text`; returns the text.
     pub async fn wait_text(&self, css: &str, text: &str) -> String {
-        let started = Instant::now();
-        loop {
-            if let Ok(e) = self.client.find(Locator::Css(css)).await
-                && let Ok(t) = e.text().await
-                && t.contains(text)
-            {
-                return t;
-            }
-            if started.elapsed() > DEADLINE {
-                self.shot("failure").await;
-                let body = self.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default();
-                panic!(
-                    "waited {DEADLINE:?} for `{text}` in `{css}` (screenshot: target/screenshots/failure.png); the page says:\n{body}"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (css_js, text_js) = (json!(css), json!(text));
+        let check =
+            format!("const e = document.querySelector({css_js}); return !!e && e.innerText.includes({text_js});");
+        self.until(&format!("`{text}` in `{css}`"), &check).await;
+        self.find(css).await.text().await.unwrap()
     }
 
     /// Waits until no htmx request is in flight.
