@@ -77,6 +77,30 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// The Salesforce permissions the integration user needs for what this grant allows.
+    pub fn permissions(&self) -> Vec<ObjectPermission> {
+        self.objects
+            .iter()
+            .map(|(name, g)| {
+                let ops = &g.operations;
+                let create = ops.contains(&Operation::Create) || ops.contains(&Operation::Upsert);
+                let edit = ops.contains(&Operation::Upsert);
+                let fields: BTreeSet<&String> = g.read.iter().chain(&g.write).collect();
+                ObjectPermission {
+                    sobject: name.clone(),
+                    read: true,
+                    create,
+                    edit,
+                    fields: fields
+                        .into_iter()
+                        .filter(|f| !f.eq_ignore_ascii_case("Id"))
+                        .map(|f| FieldPermission { field: f.clone(), read: true, edit: g.can_write(f) })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
     /// The grant for an sObject, matched case-insensitively, with its canonical name.
     pub fn object(&self, sobject: &str) -> Option<(&str, &ObjectGrant)> {
         self.objects
@@ -217,27 +241,7 @@ impl Manifest {
 
     /// The Salesforce permissions the integration user needs for this plugin.
     pub fn permissions(&self) -> Vec<ObjectPermission> {
-        self.objects
-            .objects
-            .iter()
-            .map(|(name, g)| {
-                let ops = &g.operations;
-                let create = ops.contains(&Operation::Create) || ops.contains(&Operation::Upsert);
-                let edit = ops.contains(&Operation::Upsert);
-                let fields: BTreeSet<&String> = g.read.iter().chain(&g.write).collect();
-                ObjectPermission {
-                    sobject: name.clone(),
-                    read: true,
-                    create,
-                    edit,
-                    fields: fields
-                        .into_iter()
-                        .filter(|f| !f.eq_ignore_ascii_case("Id"))
-                        .map(|f| FieldPermission { field: f.clone(), read: true, edit: g.can_write(f) })
-                        .collect(),
-                }
-            })
-            .collect()
+        self.objects.permissions()
     }
 }
 

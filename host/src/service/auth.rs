@@ -7,8 +7,8 @@ use super::ops::{Principal, principal_load, sessions};
 use super::{AppState, now_ms};
 use crate::store::{LockoutPolicy, Store};
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use std::net::{IpAddr, SocketAddr};
 use subtle::ConstantTimeEq;
 
@@ -34,6 +34,36 @@ pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .filter_map(Result::ok)
         .find(|c| c.name() == SESSION_COOKIE)
         .map(|c| c.value().to_owned())
+}
+
+/// Where an unauthenticated request comes from.
+#[derive(Debug)]
+pub struct Client {
+    /// The client's address (see `auth::client_address`).
+    pub address: IpAddr,
+    /// Its `User-Agent`.
+    pub user_agent: String,
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Client, ApiError> {
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        Ok(Client { address: request_address(parts, state), user_agent: user_agent.to_owned() })
+    }
+}
+
+/// The session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` over https); empty with age 0 clears it.
+pub fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
+    let c = cookie::Cookie::build((SESSION_COOKIE, value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .secure(state.inner.config.secure_cookies())
+        .max_age(cookie::time::Duration::seconds(max_age_s))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static("portico_session=; Max-Age=0"))
 }
 
 /// Authenticates a request: an API key (`Authorization: Bearer pk_…`) or a session cookie. A
@@ -74,18 +104,24 @@ impl FromRequestParts<AppState> for Principal {
         let Some((principal, session)) = sessions::by_cookie(state, &token, client).await? else {
             return Err(ApiError::unauthorized("session-ended", "the session ended or expired; sign in again"));
         };
-        if !parts.method.is_safe() {
-            let echoed = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-            let matches: bool = echoed.ct_eq(session.csrf_token.as_bytes()).into();
-            if !matches {
-                return Err(ApiError::forbidden_code(
-                    "csrf",
-                    "a signed-in request that changes something must send the session's CSRF token in `X-CSRF-Token`",
-                ));
-            }
+        if !csrf_echoed(parts, &session) {
+            return Err(ApiError::forbidden_code(
+                "csrf",
+                "a signed-in request that changes something must send the session's CSRF token in `X-CSRF-Token`",
+            ));
         }
         Ok(principal)
     }
+}
+
+/// Whether a cookie-authenticated request may proceed: it only reads, or it echoes its
+/// session's CSRF token in `X-CSRF-Token` (compared in constant time).
+pub fn csrf_echoed(parts: &Parts, session: &crate::store::SessionRow) -> bool {
+    if parts.method.is_safe() {
+        return true;
+    }
+    let echoed = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    echoed.ct_eq(session.csrf_token.as_bytes()).into()
 }
 
 /// The address failures are counted against: the peer, or — when the peer is one of the

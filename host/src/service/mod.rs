@@ -239,3 +239,10 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     getrandom::getrandom(&mut bytes).expect("the operating system's random source");
     bytes
 }
+
+/// An instant as the API shows it: RFC 3339 in UTC with milliseconds.
+pub(crate) fn api_time(ms: i64) -> String {
+    let t =
+        portico_model::DateTime { seconds: ms.div_euclid(1000), nanoseconds: (ms.rem_euclid(1000) * 1_000_000) as u32 };
+    t.to_salesforce()
+}

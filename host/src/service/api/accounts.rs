@@ -3,35 +3,15 @@
 
 use super::extract::{Json, Path};
 use super::{Created, api_time};
-use crate::service::auth::{SESSION_COOKIE, request_address};
+use crate::service::auth::{Client, session_cookie};
 use crate::service::ops::{self, Principal, sessions::Credentials};
-use crate::service::{ApiError, ApiResult, AppState};
+use crate::service::{ApiResult, AppState};
 use crate::store::SessionRow;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
 use utoipa::ToSchema;
-
-/// Where an unauthenticated request comes from.
-#[derive(Debug)]
-pub struct Client {
-    /// The client's address (see `auth::client_address`).
-    pub address: IpAddr,
-    /// Its `User-Agent`.
-    pub user_agent: String,
-}
-
-impl FromRequestParts<AppState> for Client {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Client, ApiError> {
-        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        Ok(Client { address: request_address(parts, state), user_agent: user_agent.to_owned() })
-    }
-}
 
 /// Signing in.
 #[derive(Deserialize, ToSchema)]
@@ -102,18 +82,6 @@ pub struct SignedIn {
     pub csrf_token: String,
     /// The session.
     pub session: SessionView,
-}
-
-/// The session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` over https); empty with age 0 clears it.
-pub fn session_cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
-    let c = cookie::Cookie::build((SESSION_COOKIE, value.to_owned()))
-        .path("/")
-        .http_only(true)
-        .same_site(cookie::SameSite::Lax)
-        .secure(state.inner.config.secure_cookies())
-        .max_age(cookie::time::Duration::seconds(max_age_s))
-        .build();
-    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static("portico_session=; Max-Age=0"))
 }
 
 /// Signs in: sets the session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` over https).

@@ -20,6 +20,7 @@ pub mod webhooks;
 
 pub use openapi::ApiDoc;
 
+pub(crate) use super::api_time;
 use super::{ApiError, AppState};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
@@ -150,11 +151,4 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], inner.metrics.encode())
         .into_response()
-}
-
-/// An instant as the API shows it: RFC 3339 in UTC with milliseconds.
-pub(crate) fn api_time(ms: i64) -> String {
-    let t =
-        portico_model::DateTime { seconds: ms.div_euclid(1000), nanoseconds: (ms.rem_euclid(1000) * 1_000_000) as u32 };
-    t.to_salesforce()
 }

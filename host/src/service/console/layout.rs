@@ -160,7 +160,7 @@ pub fn notice(text: &str) -> Markup {
 
 /// A time (Unix ms) in RFC 3339, shown in the viewer's own time zone by `console.js`.
 pub fn time(ms: i64) -> Markup {
-    let iso = crate::service::api::api_time(ms);
+    let iso = crate::service::api_time(ms);
     html! { time datetime=(iso) { (iso.replace('T', " ").trim_end_matches('Z')) " UTC" } }
 }
 

@@ -29,7 +29,7 @@ pub mod team;
 pub mod tenant;
 pub mod trust;
 
-use super::auth::{CSRF_HEADER, request_address, session_token};
+use super::auth::{csrf_echoed, request_address, session_token};
 use super::ops::{Actor, Principal, sessions};
 use super::{ApiError, AppState};
 use axum::Router;
@@ -38,7 +38,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use subtle::ConstantTimeEq;
 
 /// The console's routes (merged into the service's router).
 pub fn routes(max_component_bytes: usize) -> Router<AppState> {
@@ -134,17 +133,15 @@ impl FromRequestParts<AppState> for Viewer {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Response> {
         let htmx = is_htmx(&parts.headers);
         let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let to_sign_in = || go(htmx, &format!("/sign-in?next={}", urlencoding(next)));
+        let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        let to_sign_in = || go(htmx, &format!("/sign-in?next={next}"));
         let Some(token) = session_token(&parts.headers) else { return Err(to_sign_in()) };
         let address = request_address(parts, state);
         let found = sessions::by_cookie(state, &token, address).await.map_err(|e| error_page(None, e))?;
         let Some((who, session)) = found else { return Err(to_sign_in()) };
-        if !parts.method.is_safe() {
-            let echoed = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-            if !bool::from(echoed.ct_eq(session.csrf_token.as_bytes())) {
-                let e = ApiError::forbidden_code("csrf", "this form is out of date; reload the page and try again");
-                return Err(error_page(None, e));
-            }
+        if !csrf_echoed(parts, &session) {
+            let e = ApiError::forbidden_code("csrf", "this form is out of date; reload the page and try again");
+            return Err(error_page(None, e));
         }
         let email = match &who.actor {
             Actor::User { email, .. } => email.clone(),
@@ -169,11 +166,6 @@ pub fn go(htmx: bool, to: &str) -> Response {
     } else {
         Redirect::to(to).into_response()
     }
-}
-
-/// Percent-encodes a query value.
-pub fn urlencoding(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// An operation's refusal as a page (a whole page, or the fragment an htmx request swaps in).

@@ -19,10 +19,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
     let versions = console_try!(viewer, ops::plugins::list(&state, &viewer.who, &tenant).await);
     let may = viewer.who.permissions_in(&tenant);
     let active = versions.first().and_then(|v| v.active.clone());
-    let active_manifest = versions
-        .iter()
-        .find(|v| Some(&v.version.digest) == active.as_ref())
-        .and_then(|v| Manifest::from_toml(&v.version.manifest).ok());
+    let active_manifest = active_manifest(&versions);
     let config = console_try!(viewer, ops::tenants::config(&state, &viewer.who, &tenant).await);
     let body = html! {
         @if let Some(m) = active_manifest.as_ref().filter(|m| !m.config.is_empty()) {
@@ -118,11 +115,7 @@ pub async fn save_settings(
 ) -> Response {
     let mut config = console_try!(viewer, ops::tenants::config(&state, &viewer.who, &tenant).await);
     let versions = console_try!(viewer, ops::plugins::list(&state, &viewer.who, &tenant).await);
-    let Some(m) = versions
-        .iter()
-        .find(|v| v.active.as_ref() == Some(&v.version.digest))
-        .and_then(|v| Manifest::from_toml(&v.version.manifest).ok())
-    else {
+    let Some(m) = active_manifest(&versions) else {
         return (
             axum::http::StatusCode::CONFLICT,
             layout::problem(&ApiError::conflict("no-active-plugin", "activate a plugin first")),
@@ -145,6 +138,14 @@ pub async fn save_settings(
     };
     let status = result.as_ref().map(|_| axum::http::StatusCode::OK).unwrap_or_else(|e| e.status);
     (status, settings_form(&tenant, &m, &values, true, Some(result.as_ref().map(|_| ())))).into_response()
+}
+
+/// The active version's manifest, from the version list.
+fn active_manifest(versions: &[ops::plugins::Version]) -> Option<Manifest> {
+    versions
+        .iter()
+        .find(|v| v.active.as_ref() == Some(&v.version.digest))
+        .and_then(|v| Manifest::from_toml(&v.version.manifest).ok())
 }
 
 fn kib(bytes: i64) -> String {

@@ -3,11 +3,12 @@
 
 use super::layout::{self, FieldAttrs, public_page, req};
 use super::{Viewer, go};
-use crate::service::api::accounts::{Client, session_cookie};
+use crate::service::auth::{Client, session_cookie};
 use crate::service::ops::{self, sessions::Credentials};
 use crate::service::{ApiError, AppState};
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -56,31 +57,40 @@ fn safe_next(next: &str) -> &str {
 
 /// A form posted from another site (login CSRF: signing someone into an attacker's account) is
 /// refused: the browser's `Origin` (or `Sec-Fetch-Site`) must be this console's.
-fn cross_site(state: &AppState, headers: &HeaderMap) -> Option<Response> {
-    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let ours = url::Url::parse(&state.inner.config.public_url).ok().map(|u| u.origin().ascii_serialization());
-    // The host the browser addressed (`localhost` or `127.0.0.1` alike) or the public URL.
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let same = |o: &str| {
-        Some(o) == ours.as_deref()
-            || url::Url::parse(o).ok().and_then(|u| u.host_str().map(|h| (h.to_owned(), u.port()))).is_some_and(
-                |(h, port)| {
-                    host == Some(&match port {
-                        Some(p) => format!("{h}:{p}"),
-                        None => h,
-                    })
-                },
-            )
-    };
-    let foreign = fetch_site == Some("cross-site") || origin.is_some_and(|o| !same(o));
-    foreign.then(|| {
-        let e = ApiError::forbidden_code(
-            "cross-site",
-            "this form was sent from another site; open the console and try again",
-        );
-        (e.status, layout::problem(&e)).into_response()
-    })
+#[derive(Debug)]
+pub struct SameOrigin;
+
+impl FromRequestParts<AppState> for SameOrigin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SameOrigin, Response> {
+        let headers = &parts.headers;
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let ours = url::Url::parse(&state.inner.config.public_url).ok().map(|u| u.origin().ascii_serialization());
+        // The host the browser addressed (`localhost` or `127.0.0.1` alike) or the public URL.
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let same = |o: &str| {
+            Some(o) == ours.as_deref()
+                || url::Url::parse(o).ok().and_then(|u| u.host_str().map(|h| (h.to_owned(), u.port()))).is_some_and(
+                    |(h, port)| {
+                        host == Some(&match port {
+                            Some(p) => format!("{h}:{p}"),
+                            None => h,
+                        })
+                    },
+                )
+        };
+        let foreign = fetch_site == Some("cross-site") || origin.is_some_and(|o| !same(o));
+        if foreign {
+            let e = ApiError::forbidden_code(
+                "cross-site",
+                "this form was sent from another site; open the console and try again",
+            );
+            return Err((e.status, layout::problem(&e)).into_response());
+        }
+        Ok(SameOrigin)
+    }
 }
 
 /// `GET /sign-in`.
@@ -129,13 +139,11 @@ fn form_markup(f: &SignInForm, step: Step, error: Option<&ApiError>) -> Markup {
 pub async fn submit(
     State(state): State<AppState>,
     client: Client,
+    _: SameOrigin,
     headers: HeaderMap,
     Form(f): Form<SignInForm>,
 ) -> Response {
     let htmx = headers.get("hx-request").is_some();
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
     let code = f.code.trim();
     let emailed = f.factor == "email";
     let (totp_code, recovery_code, email_code) = match code {
@@ -226,12 +234,9 @@ pub async fn invitation_page(Query(q): Query<TokenQuery>) -> Markup {
 pub async fn accept_invitation(
     State(state): State<AppState>,
     client: Client,
-    headers: HeaderMap,
+    _: SameOrigin,
     Form(f): Form<TokenForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
     let acceptance = ops::accounts::Acceptance { token: f.token.clone(), password: f.password };
     match ops::accounts::accept_invitation(&state, acceptance, client.address).await {
         Ok((user, tenant)) => html! {
@@ -254,10 +259,7 @@ pub async fn reset_page(Query(q): Query<TokenQuery>) -> Markup {
 }
 
 /// `POST /reset-password`.
-pub async fn reset_password(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
+pub async fn reset_password(State(state): State<AppState>, _: SameOrigin, Form(f): Form<TokenForm>) -> Response {
     match ops::accounts::reset_password(&state, &f.token, &f.password).await {
         Ok(()) => html! {
             (layout::notice("Your password is set; every session of your account was signed out."))
@@ -296,12 +298,9 @@ pub struct ForgotForm {
 pub async fn forgot_password(
     State(state): State<AppState>,
     client: Client,
-    headers: HeaderMap,
+    _: SameOrigin,
     Form(f): Form<ForgotForm>,
 ) -> Response {
-    if let Some(refused) = cross_site(&state, &headers) {
-        return refused;
-    }
     match ops::accounts::forgot_password(&state, &f.email, client.address).await {
         Ok(()) => layout::notice("If that address has an account, a reset link is on its way.").into_response(),
         Err(e) => (e.status, layout::problem(&e)).into_response(),

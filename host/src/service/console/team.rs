@@ -3,7 +3,7 @@
 //! Each section shows only to those whose role includes its permission.
 
 use super::layout::{self, InTenant, Section, req};
-use super::{Viewer, fragment as answer};
+use super::{Viewer, fragment};
 use crate::console_try;
 use crate::service::ops::keys::NewKey;
 use crate::service::ops::{self, BuiltinRole, Permission};
@@ -216,7 +216,7 @@ pub async fn invite(
     Form(f): Form<InviteForm>,
 ) -> Response {
     let base = state.inner.config.public_url.trim_end_matches('/').to_owned();
-    answer(ops::members::invite(&state, &viewer.who, &tenant, f.email.trim(), &f.role).await, |i| match i.token {
+    fragment(ops::members::invite(&state, &viewer.who, &tenant, f.email.trim(), &f.role).await, |i| match i.token {
         Some(token) => html! {
             (layout::notice(&format!("Invitation created for {}. This service sends no mail: give them this link (shown once).", i.row.email)))
             (layout::copyable("Invitation link", &format!("{base}/accept-invitation?token={token}")))
@@ -231,7 +231,10 @@ pub async fn revoke_invitation(
     viewer: Viewer,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Response {
-    answer(ops::members::revoke_invitation(&state, &viewer.who, &tenant, &id).await, |()| html! { li { "Withdrawn." } })
+    fragment(
+        ops::members::revoke_invitation(&state, &viewer.who, &tenant, &id).await,
+        |()| html! { li { "Withdrawn." } },
+    )
 }
 
 /// `POST /t/{tenant}/team/members/{user}/remove`.
@@ -240,7 +243,7 @@ pub async fn remove_member(
     viewer: Viewer,
     Path((tenant, user)): Path<(String, String)>,
 ) -> Response {
-    answer(
+    fragment(
         ops::members::remove(&state, &viewer.who, &tenant, &user).await,
         |()| html! { tr { td colspan="4" { "Removed." } } },
     )
@@ -262,7 +265,7 @@ pub async fn put_role(
             _ => {}
         }
     }
-    answer(ops::members::put_role(&state, &viewer.who, &tenant, &name, &permissions).await, |r| {
+    fragment(ops::members::put_role(&state, &viewer.who, &tenant, &name, &permissions).await, |r| {
         layout::notice(&format!("Role {} saved; reload to see it in the lists.", r.name))
     })
 }
@@ -288,7 +291,7 @@ pub async fn create_key(
         d => match d.parse::<u32>() {
             Ok(d) => Some(d),
             Err(_) => {
-                return answer::<()>(
+                return fragment::<()>(
                     Err(ApiError::unprocessable("bad-expiry", "the expiry is a whole number of days")),
                     |()| html! {},
                 );
@@ -296,7 +299,7 @@ pub async fn create_key(
         },
     };
     let new = NewKey { role: f.role, label: f.label, expires_in_days };
-    answer(ops::keys::create(&state, &viewer.who, &tenant, new).await, |k| {
+    fragment(ops::keys::create(&state, &viewer.who, &tenant, new).await, |k| {
         html! {
             (layout::notice("Key created. Copy it now: it is not shown again."))
             (layout::copyable("API key", &k.key))
@@ -310,7 +313,7 @@ pub async fn revoke_key(
     viewer: Viewer,
     Path((tenant, prefix)): Path<(String, String)>,
 ) -> Response {
-    answer(
+    fragment(
         ops::keys::revoke(&state, &viewer.who, &tenant, &prefix).await,
         |()| html! { tr { td colspan="7" { "Revoked." } } },
     )
@@ -333,7 +336,7 @@ pub async fn add_webhook(
         }
     }
     let new = NewEndpoint { url, events, auth: EndpointAuth::None };
-    answer(ops::webhooks::register(&state, &viewer.who, &tenant, new).await, |r| {
+    fragment(ops::webhooks::register(&state, &viewer.who, &tenant, new).await, |r| {
         html! {
             (layout::notice("Endpoint added. Copy its signing secret now: it is not shown again."))
             (layout::copyable("Signing secret", &r.secret))
@@ -347,7 +350,7 @@ pub async fn remove_webhook(
     viewer: Viewer,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Response {
-    answer(ops::webhooks::remove(&state, &viewer.who, &tenant, &id).await, |()| html! { p { "Removed." } })
+    fragment(ops::webhooks::remove(&state, &viewer.who, &tenant, &id).await, |()| html! { p { "Removed." } })
 }
 
 /// `GET /t/{tenant}/team/webhooks/{id}/deliveries`.
@@ -356,7 +359,7 @@ pub async fn deliveries(
     viewer: Viewer,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Response {
-    answer(ops::webhooks::deliveries(&state, &viewer.who, &tenant, &id, 20).await, |list| {
+    fragment(ops::webhooks::deliveries(&state, &viewer.who, &tenant, &id, 20).await, |list| {
         html! {
             @if list.is_empty() { p.muted { "No deliveries yet." } } @else {
                 table { thead { tr { th { "Event" } th { "State" } th { "Attempts" } th { "Last answer" } } }
@@ -380,7 +383,7 @@ pub async fn set_role(
     Path((tenant, user)): Path<(String, String)>,
     Form(f): Form<RoleForm>,
 ) -> Response {
-    answer(ops::members::set_role(&state, &viewer.who, &tenant, &user, &f.role).await, |m| html! { "now " (m.role) })
+    fragment(ops::members::set_role(&state, &viewer.who, &tenant, &user, &f.role).await, |m| html! { "now " (m.role) })
 }
 
 /// The child tenant form.
@@ -402,7 +405,7 @@ pub async fn create_child(
         name: f.child_name.trim().to_owned(),
         max_concurrency: None,
     };
-    answer(ops::tenants::create_child(&state, &viewer.who, &tenant, new).await, |c| {
+    fragment(ops::tenants::create_child(&state, &viewer.who, &tenant, new).await, |c| {
         html! {
             (layout::notice(&format!("Tenant {} created; you manage it from here.", c.tenant.id)))
             a href={ "/t/" (c.tenant.id) } { "Open it" }

@@ -279,12 +279,7 @@ pub async fn preflight(ops: &Ops, who: &Principal, tenant_id: &str) -> OpResult<
         .get(&inner.keys, id, Some(&row))
         .map_err(|e| ApiError::unprocessable("bad-connection", e.to_string()))?;
     let client = &org.client;
-    let versions = inner.store.plugin_versions(id).await?;
-    let version = match &tenant.active_digest {
-        Some(active) => versions.into_iter().find(|v| &v.digest == active),
-        None => versions.into_iter().next(),
-    };
-    let manifest = manifest_of(version.as_ref())?;
+    let (version, manifest) = checked(ops, &tenant).await?;
     // Refused credentials are the connection's fault, which the caller can fix (reconnect);
     // only an org that cannot be reached or answers out of turn is a gateway failure.
     let report = crate::salesforce::preflight(client, &manifest).await;
@@ -300,6 +295,21 @@ pub async fn preflight(ops: &Ops, who: &Principal, tenant_id: &str) -> OpResult<
         needs: manifest.permissions(),
         usage: client.api_usage(),
     })
+}
+
+/// The plugin version a preflight or permission set is for — the active one, else the newest —
+/// and what it needs.
+async fn checked(
+    ops: &Ops,
+    tenant: &crate::store::Tenant,
+) -> OpResult<(Option<crate::store::PluginVersion>, Manifest)> {
+    let versions = ops.inner.store.plugin_versions(&tenant.id).await?;
+    let version = match &tenant.active_digest {
+        Some(active) => versions.into_iter().find(|v| &v.digest == active),
+        None => versions.into_iter().next(),
+    };
+    let manifest = manifest_of(version.as_ref())?;
+    Ok((version, manifest))
 }
 
 /// What a version needs: its manifest's objects, or — when its objects come from its
@@ -330,12 +340,7 @@ pub async fn usage(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Option<
 pub async fn permission_set(ops: &Ops, who: &Principal, tenant_id: &str) -> OpResult<String> {
     let tenant = open(ops, who, tenant_id, Permission::ConnectionView, "permission-set").await?;
     let inner = &ops.inner;
-    let versions = inner.store.plugin_versions(tenant_id).await?;
-    let version = match &tenant.active_digest {
-        Some(active) => versions.into_iter().find(|v| &v.digest == active),
-        None => versions.into_iter().next(),
-    };
-    let manifest = manifest_of(version.as_ref())?;
+    let (_, manifest) = checked(ops, &tenant).await?;
     let org = match inner.store.connection(tenant_id).await? {
         Some(row) => inner.orgs.get(&inner.keys, tenant_id, Some(&row)).ok(),
         None => None,

@@ -249,9 +249,7 @@ pub async fn save(ops: &Ops, who: &Principal, tenant: &str, mapping: &Mapping) -
     }
     let mut config: BTreeMap<String, String> = serde_json::from_str(&t.config).map_err(ApiError::internal)?;
     config.insert(MAPPING_KEY.to_owned(), mapping.to_json());
-    super::tenants::set_config(ops, who, tenant, config).await?;
-    let latest = ops.inner.store.config_versions(tenant, 1).await?;
-    Ok(latest.first().map(|v| v.version).unwrap_or_default())
+    super::tenants::save_config(ops, who, tenant, &config).await
 }
 
 fn refusal(problems: &[Problem]) -> ApiError {
@@ -307,9 +305,7 @@ pub async fn restore(ops: &Ops, who: &Principal, tenant: &str, version: i64) -> 
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no configuration version {version}")))?;
     let values = serde_json::from_str(&old.config).map_err(ApiError::internal)?;
-    super::tenants::set_config(ops, who, tenant, values).await?;
-    let latest = ops.inner.store.config_versions(tenant, 1).await?;
-    Ok(latest.first().map(|v| v.version).unwrap_or_default())
+    super::tenants::save_config(ops, who, tenant, &values).await
 }
 
 /// The tenant's most recent bookings to preview with: (job id, booking id, title).

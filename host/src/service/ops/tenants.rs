@@ -149,18 +149,29 @@ pub async fn config(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Config
 
 /// Replaces the plugin settings.
 pub async fn set_config(ops: &Ops, who: &Principal, tenant: &str, values: ConfigValues) -> OpResult<ConfigValues> {
+    save_config(ops, who, tenant, &values).await?;
+    Ok(values)
+}
+
+/// Replaces the plugin settings; returns the configuration version it saved as.
+pub async fn save_config(ops: &Ops, who: &Principal, tenant: &str, values: &ConfigValues) -> OpResult<i64> {
     open(ops, who, tenant, Permission::MappingsEdit, "edit-config").await?;
     if let Some(bad) = values.keys().find(|k| k.is_empty() || k.len() > 128) {
         return Err(ApiError::unprocessable("bad-config", format!("config key `{bad}` must be 1-128 characters")));
     }
-    let json = serde_json::to_string(&values).map_err(ApiError::internal)?;
+    let json = serde_json::to_string(values).map_err(ApiError::internal)?;
     if json.len() > 64 << 10 {
         return Err(ApiError::unprocessable("bad-config", "the config is larger than 64 KiB"));
     }
-    ops.inner.store.set_config(tenant, &json, &who.actor.label(), now_ms()).await?;
+    let version = ops
+        .inner
+        .store
+        .set_config(tenant, &json, &who.actor.label(), now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no tenant `{tenant}`")))?;
     ops.inner.contexts.invalidate(tenant);
-    tracing::info!(tenant, keys = values.len(), by = %who.actor.label(), "plugin config replaced");
-    Ok(values)
+    tracing::info!(tenant, keys = values.len(), version, by = %who.actor.label(), "plugin config replaced");
+    Ok(version)
 }
 
 /// The sandbox limits in force.

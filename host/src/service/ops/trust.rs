@@ -8,8 +8,8 @@ use super::{OpResult, Ops, Permission, Principal, security_event};
 use crate::service::{ApiError, now_ms};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portico_model::Grant;
 use portico_model::manifest::ObjectPermission;
-use portico_model::{Grant, Manifest};
 
 /// What the trust page shows.
 #[derive(Debug)]
@@ -49,15 +49,12 @@ async fn build(ops: &Ops, tenant_id: &str, expires_at: Option<i64>) -> OpResult<
         grant = v.approved_grant.as_deref().and_then(|g| serde_json::from_str(g).ok()).unwrap_or_default();
         plugin = Some((v.name, v.version, v.digest));
     }
-    let mut as_manifest =
-        Manifest::from_toml("[plugin]\nname = \"grant\"\nversion = \"0\"\n").map_err(ApiError::internal)?;
-    as_manifest.objects = grant.clone();
     let retention = &inner.config.retention;
     Ok(TrustReport {
         tenant: (t.id, t.name),
         connection,
         plugin,
-        permissions: as_manifest.permissions(),
+        permissions: grant.permissions(),
         grant,
         egress: inner.config.console.egress_addresses.clone(),
         retention_days: (retention.job_days, retention.audit_days),
