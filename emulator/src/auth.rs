@@ -77,7 +77,7 @@ impl Tokens {
         let mut body = json!({
             "access_token": access,
             "instance_url": base,
-            "id": format!("{base}/id/00DEm0000000001EAA/005Em0000000001AAA"),
+            "id": crate::identity::url(base),
             "token_type": "Bearer",
             "issued_at": "1767225600000",
             "signature": URL_SAFE_NO_PAD.encode(Sha256::digest(access.as_bytes())),

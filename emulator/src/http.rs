@@ -45,6 +45,8 @@ pub fn app(org: Arc<Org>, base_url: String) -> Router {
         .route("/services/oauth2/token", post(token))
         .route("/services/oauth2/revoke", post(revoke))
         .route("/services/oauth2/authorize", get(authorize))
+        .route("/services/oauth2/userinfo", get(userinfo).post(userinfo))
+        .route("/id/{org}/{user}", get(identity))
         .merge(api)
         .with_state(ctx)
 }
@@ -355,6 +357,36 @@ async fn limits(State(ctx): State<Ctx>) -> Response {
         "DailyBulkApiBatches": { "Max": 15000, "Remaining": 15000 },
     }))
     .into_response()
+}
+
+/// Whether the request carries a live access token (`Authorization: Bearer …`).
+fn bearer_valid(ctx: &Ctx, headers: &HeaderMap) -> bool {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    ctx.org.with(|s| s.tokens.valid(token))
+}
+
+/// `GET /id/{org}/{user}`: Salesforce answers a bad token with `403 Bad_OAuth_Token`, and
+/// another user's or org's URL with `404`.
+async fn identity(State(ctx): State<Ctx>, Path((org, user)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    if !bearer_valid(&ctx, &headers) {
+        return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
+    }
+    if org != crate::identity::ORG_ID || user != crate::identity::USER_ID {
+        return (StatusCode::NOT_FOUND, "Bad_Id").into_response();
+    }
+    Json(crate::identity::identity(&ctx.base)).into_response()
+}
+
+/// `GET|POST /services/oauth2/userinfo`: a bad token is `403 Bad_OAuth_Token`.
+async fn userinfo(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    if !bearer_valid(&ctx, &headers) {
+        return (StatusCode::FORBIDDEN, "Bad_OAuth_Token").into_response();
+    }
+    Json(crate::identity::userinfo(&ctx.base)).into_response()
 }
 
 async fn token(State(ctx): State<Ctx>, body: Bytes) -> Response {

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod composite;
 pub mod error;
 mod http;
+pub mod identity;
 pub mod ids;
 pub mod profile;
 pub mod query;

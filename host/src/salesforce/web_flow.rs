@@ -2,7 +2,6 @@
 //! connection keeps a refresh token that acts as that user (scopes `api refresh_token`).
 
 use super::{SalesforceError, Secret};
-use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
     Scope, TokenResponse, TokenUrl,
@@ -28,6 +27,86 @@ pub struct Authorized {
     pub refresh_token: Secret,
     /// A first access token.
     pub access_token: Secret,
+    /// The identity URL of the user who authorized (`id` in the token response).
+    pub identity_url: Option<String>,
+}
+
+/// The fields Salesforce adds to a token response that Portico reads.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct SalesforceFields {
+    /// The identity URL (`https://login.salesforce.com/id/{org}/{user}`).
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+impl oauth2::ExtraTokenFields for SalesforceFields {}
+
+type Token = oauth2::StandardTokenResponse<SalesforceFields, oauth2::basic::BasicTokenType>;
+
+/// A client before its endpoints are set.
+type NewClient = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    Token,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+>;
+
+/// A client with its authorize and token endpoints.
+type FlowClient = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    Token,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+/// Who authorized, from the identity URL.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Identity {
+    /// The Salesforce username, e.g. `integration@acme.com`.
+    pub username: String,
+    /// The org's id.
+    pub organization_id: String,
+}
+
+/// The most of an identity answer read.
+const IDENTITY_MAX_BYTES: u64 = 64 << 10;
+
+/// Reads who `access_token` acts as from `identity_url`. The URL comes from the token response,
+/// so it is followed only on the login or instance host the connection already trusts.
+pub async fn identity(
+    identity_url: &str,
+    trusted: &[&Url],
+    access_token: &Secret,
+) -> Result<Identity, SalesforceError> {
+    let url = Url::parse(identity_url).map_err(|e| SalesforceError::Protocol(format!("identity URL: {e}")))?;
+    if !trusted.iter().any(|t| t.origin() == url.origin()) {
+        return Err(SalesforceError::Protocol(format!("the identity URL {url} is not on the login or instance host")));
+    }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| SalesforceError::Network(e.to_string()))?;
+    let response = http
+        .get(url)
+        .bearer_auth(access_token.expose())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| SalesforceError::Network(e.to_string()))?;
+    let status = response.status();
+    let body = super::body::read_bounded(response, IDENTITY_MAX_BYTES).await?;
+    if !status.is_success() {
+        return Err(SalesforceError::Protocol(format!("the identity URL answered {status}")));
+    }
+    serde_json::from_str(&body).map_err(|e| SalesforceError::Protocol(format!("identity: {e}")))
 }
 
 fn client(
@@ -35,18 +114,9 @@ fn client(
     client_id: &str,
     client_secret: Option<&Secret>,
     redirect: &str,
-) -> Result<
-    oauth2::basic::BasicClient<
-        oauth2::EndpointSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointSet,
-    >,
-    SalesforceError,
-> {
+) -> Result<FlowClient, SalesforceError> {
     let bad = |e: url::ParseError| SalesforceError::Protocol(e.to_string());
-    let mut c = BasicClient::new(ClientId::new(client_id.to_owned()))
+    let mut c = NewClient::new(ClientId::new(client_id.to_owned()))
         .set_auth_type(oauth2::AuthType::RequestBody)
         .set_auth_uri(AuthUrl::from_url(login_url.join("/services/oauth2/authorize").map_err(bad)?))
         .set_token_uri(TokenUrl::from_url(login_url.join("/services/oauth2/token").map_err(bad)?))
@@ -100,5 +170,6 @@ pub async fn finish(
     Ok(Authorized {
         refresh_token: Secret::new(refresh.secret().clone()),
         access_token: Secret::new(token.access_token().secret().clone()),
+        identity_url: token.extra_fields().id.clone(),
     })
 }

@@ -323,6 +323,17 @@ async fn the_web_server_flow_yields_a_refresh_token_that_acts_as_the_user() {
     assert!(err.to_string().contains("state does not match"));
     let authorized =
         web_flow::finish(&login, CLIENT_ID, None, redirect, &started, &param("code"), &param("state")).await.unwrap();
+    // The token response names the user who authorized; the identity URL says who that is, and
+    // is followed only on a host the connection trusts.
+    let identity_url = authorized.identity_url.clone().expect("the token response's `id`");
+    let who = web_flow::identity(&identity_url, &[&login], &authorized.access_token).await.unwrap();
+    assert_eq!(who.username, portico_emulator::credentials::USERNAME);
+    assert!(identity_url.ends_with(&format!("/id/{}/005Em0000000001AAA", who.organization_id)));
+    let elsewhere = url::Url::parse("https://login.salesforce.com").unwrap();
+    let err = web_flow::identity(&identity_url, &[&elsewhere], &authorized.access_token).await.unwrap_err();
+    assert!(err.to_string().contains("not on the login or instance host"), "{err}");
+    let forged = Secret::new("00Dforged");
+    assert!(web_flow::identity(&identity_url, &[&login], &forged).await.is_err());
 
     let allow = vec![emu.base_url.trim_start_matches("http://").to_owned()];
     let auth = Auth::RefreshToken {

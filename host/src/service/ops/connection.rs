@@ -230,6 +230,19 @@ pub async fn callback(ops: &Ops, cb: Callback) -> OpResult<(String, ConnectionRo
         web_flow::finish(&login, &pending.client_id, secret.as_ref(), &callback_url(ops), &started, &code, &flow_state)
             .await
             .map_err(|e| ApiError::bad_request("code-exchange-failed", e.to_string()))?;
+    // Who authorized: shown with the connection. Not knowing it does not stop the connection.
+    let instance = url::Url::parse(&pending.instance_url).ok();
+    let trusted: Vec<&url::Url> = std::iter::once(&login).chain(instance.as_ref()).collect();
+    let username = match &authorized.identity_url {
+        Some(id) => match web_flow::identity(id, &trusted, &authorized.access_token).await {
+            Ok(who) => Some(who.username),
+            Err(e) => {
+                tracing::warn!(%tenant, "the connected user is unknown: {e}");
+                None
+            }
+        },
+        None => None,
+    };
     let secrets = ConnectionSecrets {
         client_secret: pending.client_secret,
         refresh_token: Some(authorized.refresh_token.expose().to_owned()),
@@ -240,7 +253,7 @@ pub async fn callback(ops: &Ops, cb: Callback) -> OpResult<(String, ConnectionRo
         instance_url: pending.instance_url.clone(),
         login_url: pending.login_url,
         client_id: pending.client_id,
-        username: None,
+        username,
         secrets: ops.inner.keys.seal(&tenant, &serde_json::to_string(&secrets).map_err(ApiError::internal)?),
         updated_at: now_ms(),
     };
