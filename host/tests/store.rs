@@ -468,5 +468,7 @@ async fn the_job_list_filters_by_state_booking_and_date_and_pages_by_id(store: S
     assert_eq!(list(dated, Some(ids[3]), 50).await, ["bk_2", "bk_1", "bk_0"]);
     let none = JobFilter { created_before: Some(T0), ..JobFilter::default() };
     assert!(list(none, None, 50).await.is_empty());
+    // The platform's health lists the tenants with jobs waiting for their admin.
+    assert_eq!(store.failures_by_tenant(10).await.unwrap(), [("t1".to_owned(), 1, 0)]);
 }
 on_every_backend!(the_job_list_filters_everywhere, the_job_list_filters_by_state_booking_and_date_and_pages_by_id);

@@ -341,6 +341,22 @@ impl Store {
         Ok(depth)
     }
 
+    /// The `limit` tenants with the most jobs waiting for their admin, as (tenant, failed,
+    /// outcome unknown), most first.
+    pub async fn failures_by_tenant(&self, limit: i64) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        Ok(on_read_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT tenant_id, CAST(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+                 CAST(SUM(CASE WHEN state = 'unknown' THEN 1 ELSE 0 END) AS BIGINT) AS unknown \
+                 FROM jobs WHERE state IN ('failed', 'unknown') GROUP BY tenant_id \
+                 ORDER BY COUNT(*) DESC, tenant_id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Checks the database answers (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_read_pool!(self, |pool| {

@@ -30,6 +30,10 @@ pub struct Tenant {
     pub require_2fa: i64,
     /// Days a member's password stays valid (`None`: no expiry).
     pub password_max_age_days: Option<i64>,
+    /// When the platform suspended it (Unix ms): its jobs wait until it is resumed.
+    pub suspended_at: Option<i64>,
+    /// Why, as the platform staff wrote it.
+    pub suspended_reason: Option<String>,
 }
 
 /// A stored API key (never the secret).
@@ -59,7 +63,7 @@ pub struct ApiKeyRow {
 }
 
 const TENANT_COLUMNS: &str = "id, name, webhook_secret, active_digest, config, max_concurrency, limits, created_at, \
-     parent_id, require_2fa, password_max_age_days";
+     parent_id, require_2fa, password_max_age_days, suspended_at, suspended_reason";
 const KEY_COLUMNS: &str =
     "prefix, secret_hash, tenant_id, role, label, created_at, revoked_at, expires_at, last_used_at, created_by";
 
@@ -161,6 +165,25 @@ impl Store {
                 .execute(pool)
                 .await?
                 .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Suspends the tenant (`Some((since, reason))`) or resumes it (`None`); `false` when there
+    /// is no such tenant. A suspension keeps the time it began.
+    pub async fn set_suspension(&self, id: &str, suspension: Option<(i64, &str)>) -> Result<bool, StoreError> {
+        let (at, reason) = suspension.map_or((None, None), |(at, reason)| (Some(at), Some(reason)));
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE tenants SET suspended_at = CASE WHEN $1 IS NULL THEN NULL ELSE COALESCE(suspended_at, $1) END, \
+                 suspended_reason = $2 WHERE id = $3",
+            )
+            .bind(at)
+            .bind(reason)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(done == 1)
     }

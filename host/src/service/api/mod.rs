@@ -67,6 +67,8 @@ pub fn app(state: AppState) -> Router {
         .route(t, get(tenants::get))
         .route(&format!("{t}/children"), post(tenants::create_child).get(tenants::children))
         .route(&format!("{t}/security-policy"), put(tenants::put_security_policy))
+        .route(&format!("{t}/suspend"), post(tenants::suspend))
+        .route(&format!("{t}/resume"), post(tenants::resume))
         .route(&format!("{t}/invitations"), post(members::invite).get(members::invitations))
         .route(&format!("{t}/invitations/{{id}}"), delete(members::revoke_invitation))
         .route(&format!("{t}/users"), get(members::members))

@@ -21,7 +21,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response};
     paths(
         tenants::create, tenants::list, tenants::get, tenants::create_key, tenants::list_keys, tenants::revoke_key,
         tenants::rotate_secret, tenants::get_config, tenants::put_config, tenants::get_limits, tenants::put_limits,
-        tenants::create_child, tenants::children, tenants::put_security_policy,
+        tenants::create_child, tenants::children, tenants::put_security_policy, tenants::suspend, tenants::resume,
         accounts::login, accounts::logout, accounts::me, accounts::sessions, accounts::revoke_session,
         accounts::change_password, accounts::begin_totp, accounts::confirm_totp, accounts::remove_totp,
         accounts::accept_invitation, accounts::reset_password, accounts::forgot_password,

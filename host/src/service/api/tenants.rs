@@ -44,6 +44,11 @@ pub struct TenantView {
     pub password_max_age_days: Option<i64>,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// Since when the platform has suspended it (RFC 3339, UTC): its deliveries are accepted
+    /// and queued, and none of its jobs runs until it is resumed.
+    pub suspended_at: Option<String>,
+    /// Why it is suspended.
+    pub suspended_reason: Option<String>,
 }
 
 impl From<Tenant> for TenantView {
@@ -57,6 +62,8 @@ impl From<Tenant> for TenantView {
             require_2fa: t.require_2fa == 1,
             password_max_age_days: t.password_max_age_days,
             created_at: api_time(t.created_at),
+            suspended_at: t.suspended_at.map(api_time),
+            suspended_reason: t.suspended_reason,
         }
     }
 }
@@ -202,6 +209,40 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Js
     params(("tenant" = String, Path)), responses((status = 200, body = TenantView)))]
 pub async fn get(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<TenantView>> {
     Ok(Json(ops::tenants::get(&state, &who, &id).await?.into()))
+}
+
+/// Why a tenant is suspended.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Suspension {
+    /// Shown to the tenant's members and kept in the security log (1–500 characters, one line).
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Suspends a tenant (platform staff): deliveries are still accepted and queued, none of its
+/// jobs runs until it is resumed. Suspending again replaces the reason.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/suspend", tag = "tenants", operation_id = "suspend_tenant",
+    request_body = Suspension, params(("tenant" = String, Path)),
+    responses((status = 200, body = TenantView), (status = 422, body = crate::service::ErrorBody)))]
+pub async fn suspend(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<Suspension>,
+) -> ApiResult<Json<TenantView>> {
+    Ok(Json(ops::tenants::suspend(&state, &who, &id, &body.reason).await?.into()))
+}
+
+/// Resumes a suspended tenant (platform staff): its waiting jobs run again.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/resume", tag = "tenants", operation_id = "resume_tenant",
+    params(("tenant" = String, Path)), responses((status = 200, body = TenantView)))]
+pub async fn resume(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TenantView>> {
+    Ok(Json(ops::tenants::resume(&state, &who, &id).await?.into()))
 }
 
 /// Issues an API key for the tenant (shown once).

@@ -2,7 +2,7 @@
 //! Salesforce's consent page), JWT bearer or client credentials in a form, the connected org
 //! and its API allowance, and the preflight as a checklist with the permission set to download.
 
-use super::layout::{self, FieldAttrs, InTenant, Section, public_page};
+use super::layout::{self, FieldAttrs, Section, public_page};
 use super::{Viewer, fragment, go};
 use crate::console_try;
 use crate::service::ops::connection::{NewConnection, Preflight, StartAuthorization};
@@ -75,8 +75,7 @@ pub async fn page(
             }
         }
     };
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Connection }), "Salesforce", body)
-        .into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Connection, "Salesforce", body).await
 }
 
 fn connection_summary(c: &ConnectionRow, usage: Option<crate::salesforce::ApiUsage>) -> Markup {

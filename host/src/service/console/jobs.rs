@@ -2,7 +2,7 @@
 //! booking, the plugin's logs, resources used, the error, the records written with links into
 //! Salesforce), replays, and the audit trail.
 
-use super::layout::{self, InTenant, Section};
+use super::layout::{self, Section};
 use super::{Viewer, fragment, go};
 use crate::console_try;
 use crate::service::AppState;
@@ -89,7 +89,7 @@ pub async fn page(
             p { a href={ "/t/" (tenant) "/jobs?" (f.query_string()) "&before=" (last.id) } { "Older jobs" } }
         }
     };
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Jobs }), "Jobs", body).into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Jobs, "Jobs", body).await
 }
 
 /// `GET /t/{tenant}/jobs/rows`: the first page of rows, for the live refresh.
@@ -195,7 +195,7 @@ pub async fn job(State(state): State<AppState>, viewer: Viewer, Path((tenant, id
         }
     };
     let title = format!("Job {}", j.id);
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Jobs }), &title, body).into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Jobs, &title, body).await
 }
 
 /// `POST /t/{tenant}/jobs/{job}/replay`.
@@ -237,5 +237,5 @@ pub async fn audit(State(state): State<AppState>, viewer: Viewer, Path(tenant): 
             } }
         }
     };
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Audit }), "Audit trail", body).into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Audit, "Audit trail", body).await
 }

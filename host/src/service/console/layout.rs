@@ -13,6 +13,8 @@ pub struct InTenant<'a> {
     pub id: &'a str,
     /// Which section is open.
     pub section: Section,
+    /// Since when (Unix ms) and why the platform suspended it, if it did.
+    pub suspended: Option<(i64, &'a str)>,
 }
 
 /// A tenant's sections.
@@ -80,6 +82,12 @@ pub fn page(viewer: &Viewer, tenant: Option<InTenant<'_>>, title: &str, body: Ma
                         (tenant_nav(viewer, t))
                     }
                     main #main tabindex="-1" {
+                        @if let Some((since, reason)) = tenant.and_then(|t| t.suspended) {
+                            div.banner #suspended role="status" {
+                                strong { "This tenant is suspended" } " since " (time(since)) ": " (reason) ". "
+                                "Bookings are still received and kept; none is written to Salesforce until the platform resumes it."
+                            }
+                        }
                         h1 { (title) }
                         (body)
                     }

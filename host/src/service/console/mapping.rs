@@ -3,7 +3,7 @@
 //! the preview in the real sandbox; saving as a new version; the history with diffs; and the
 //! grant the mapping needs beside the one approved.
 
-use super::layout::{self, InTenant, Section};
+use super::layout::{self, Section};
 use super::mapping_form::{self, Posted};
 use super::{Viewer, fragment, go};
 use crate::console_try;
@@ -18,12 +18,11 @@ use portico_model::Grant;
 
 /// `GET /t/{tenant}/mapping`.
 pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): Path<String>) -> Response {
-    let here = Some(InTenant { id: &tenant, section: Section::Mapping });
     let editor = match mappings::editor(&state, &viewer.who, &tenant).await {
         Ok(e) => e,
         Err(e) if e.status == axum::http::StatusCode::CONFLICT => {
             let body = html! { (layout::problem(&e)) p { a href={ "/t/" (tenant) "/plugins" } { "Plugins" } " · " a href={ "/t/" (tenant) "/connection" } { "Salesforce" } } };
-            return layout::page(&viewer, here, "Mapping", body).into_response();
+            return super::tenant_page(&state, &viewer, &tenant, Section::Mapping, "Mapping", body).await;
         }
         Err(e) => return super::error_page(Some(&viewer), e),
     };
@@ -89,7 +88,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
             }
         }
     };
-    layout::page(&viewer, here, "Mapping", body).into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Mapping, "Mapping", body).await
 }
 
 fn editor_form(tenant: &str, editor: &Editor, mapping: &Mapping, editable: bool, refused: Option<&ApiError>) -> Markup {

@@ -7,13 +7,16 @@
 //! - [`layout`]: the page shell, navigation and the small shared pieces (times, errors, forms).
 //! - [`signin`]: sign-in with the second factor, sign-out, invitations, password resets.
 //! - [`account`]: my sessions, my password, two-factor enrolment with its QR code.
-//! - [`tenant`]: the tenant list and a tenant's overview (ingestion URLs, secret rotation).
+//! - [`tenant`]: the tenant list and a tenant's overview (ingestion URLs, secret rotation,
+//!   sandbox limits, suspending and resuming for platform staff).
 //! - [`connection`]: connecting Salesforce and the preflight checklist.
 //! - [`plugins`]: upload, approve, activate and roll back plugin versions.
 //! - [`mapping`]: the describe-driven mapping editor with its preview and history.
 //! - [`jobs`]: the live job list, a job's page, replays and the audit trail.
 //! - [`platform`]: platform staff's tenants, service health and security log.
-//! - [`team`]: members, invitations, roles, API keys, outbound webhooks, the security log.
+//! - [`team`]: members (role, password reset, removal), invitations, API keys, outbound
+//!   webhooks, the security log.
+//! - [`roles`]: the team page's roles: define, edit and delete the tenant's own.
 //! - [`trust`]: the trust page for the customer's Salesforce admin and security team.
 
 pub mod account;
@@ -24,6 +27,7 @@ pub mod mapping;
 mod mapping_form;
 pub mod platform;
 pub mod plugins;
+pub mod roles;
 pub mod signin;
 pub mod team;
 pub mod tenant;
@@ -62,6 +66,8 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route(t, get(tenant::overview))
         .route(&format!("{t}/webhook-secret"), post(tenant::rotate_secret))
         .route(&format!("{t}/limits"), post(tenant::set_limits))
+        .route(&format!("{t}/suspend"), post(tenant::suspend))
+        .route(&format!("{t}/resume"), post(tenant::resume))
         .route(&format!("{t}/connection"), get(connection::page).post(connection::save))
         .route(&format!("{t}/connection/authorize"), post(connection::authorize))
         .route(&format!("{t}/connection/preflight"), post(connection::preflight))
@@ -89,7 +95,9 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route(&format!("{t}/team/members/{{user}}/remove"), post(team::remove_member))
         .route(&format!("{t}/team/members/{{user}}/role"), post(team::set_role))
         .route(&format!("{t}/team/children"), post(team::create_child))
-        .route(&format!("{t}/team/roles"), post(team::put_role))
+        .route(&format!("{t}/team/roles"), post(roles::put_role))
+        .route(&format!("{t}/team/roles/{{name}}/delete"), post(roles::delete_role))
+        .route(&format!("{t}/team/members/{{user}}/reset"), post(team::reset_member))
         .route(&format!("{t}/team/keys"), post(team::create_key))
         .route(&format!("{t}/team/keys/{{prefix}}/revoke"), post(team::revoke_key))
         .route(&format!("{t}/team/webhooks"), post(team::add_webhook))
@@ -180,6 +188,22 @@ pub fn error_page(viewer: Option<&Viewer>, e: ApiError) -> Response {
         _ => body,
     };
     (status, html).into_response()
+}
+
+/// A page of `tenant`'s: its navigation and, while the platform has it suspended, a banner
+/// saying so around `body`.
+pub async fn tenant_page(
+    state: &AppState,
+    viewer: &Viewer,
+    tenant: &str,
+    section: layout::Section,
+    title: &str,
+    body: maud::Markup,
+) -> Response {
+    let row = super::ops::tenants::get(state, &viewer.who, tenant).await.ok();
+    let suspended = row.as_ref().and_then(|t| Some((t.suspended_at?, t.suspended_reason.as_deref().unwrap_or(""))));
+    let here = layout::InTenant { id: tenant, section, suspended };
+    layout::page(viewer, Some(here), title, body).into_response()
 }
 
 /// An htmx fragment from an operation's answer: `ok` renders what it returned; a refusal is

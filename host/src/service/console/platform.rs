@@ -1,5 +1,6 @@
-//! The platform staff's pages: every tenant (create one), the service's health (jobs per
-//! state across tenants, workers) and the platform's security log.
+//! The platform staff's pages: every tenant (create one; each is suspended or resumed from its
+//! overview), the service's health (jobs per state across tenants, workers, the tenants with
+//! failures and their Salesforce calls) and the platform's security log.
 
 use super::layout::{self, req};
 use super::{Viewer, go};
@@ -29,14 +30,26 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
                 thead { tr { th { "Waiting" } th { "Running" } th { "Failed" } th { "Outcome unknown" } th { "Workers (per tenant)" } } }
                 tbody { tr { td { (d.pending) } td { (d.running) } td { (d.failed) } td { (d.unknown) } td { (health.workers) " (" (health.per_tenant) ")" } } }
             } }
-            p.hint { "Salesforce calls, invocations and latencies per tenant are in " a href="/metrics" { "/metrics" } " (Prometheus)." }
+            h3 { "Tenants that need attention" }
+            @if health.tenants.is_empty() { p.muted { "No tenant has failed jobs or has called Salesforce since this replica started." } } @else {
+                div.table-wrap tabindex="0" { table {
+                    thead { tr { th { "Tenant" } th { "Failed" } th { "Outcome unknown" } th { "Salesforce calls (this replica)" } th { "Org's API calls left today" } th { "State" } } }
+                    tbody { @for h in &health.tenants { tr {
+                        td { a href={ "/t/" (h.tenant) } { (h.tenant) } } td { (h.failed) } td { (h.unknown) } td { (h.salesforce_calls) }
+                        td { @match h.salesforce_remaining { Some(n) => { (n) } None => { span.muted { "not known" } } } }
+                        td { @match h.suspended_at { Some(at) => { "suspended since " (layout::time(at)) } None => { "running" } } }
+                    } } }
+                } }
+            }
+            p.hint { "Invocations, latencies and limits hit per tenant are in " a href="/metrics" { "/metrics" } " (Prometheus)." }
         }
         section.card #tenants {
             h2 { "Tenants" }
             div.table-wrap tabindex="0" { table {
-                thead { tr { th { "Tenant" } th { "Name" } th { "Parent" } th { "Created" } } }
+                thead { tr { th { "Tenant" } th { "Name" } th { "Parent" } th { "Created" } th { "State" } } }
                 tbody { @for t in &tenants { tr {
                     td { a href={ "/t/" (t.id) } { (t.id) } } td { (t.name) } td { (t.parent_id.as_deref().unwrap_or("")) } td { (layout::time(t.created_at)) }
+                    td { @if t.suspended_at.is_some() { strong { "suspended" } } @else { "active" } }
                 } } }
             } }
             h3 { "Create a tenant" }

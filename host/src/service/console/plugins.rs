@@ -2,7 +2,7 @@
 //! Salesforce permissions it needs; approval with a checkbox tree for a narrower grant;
 //! activation and roll-back; the settings form generated from the manifest's keys.
 
-use super::layout::{self, InTenant, Section};
+use super::layout::{self, Section};
 use super::{Viewer, fragment, go};
 use crate::console_try;
 use crate::service::ops::{self, Permission};
@@ -73,7 +73,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
             }
         }
     };
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Plugins }), "Plugins", body).into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Plugins, "Plugins", body).await
 }
 
 fn settings_form(
@@ -243,7 +243,7 @@ pub async fn version(
         }
         details { summary { "Manifest (portico.toml)" } pre { code { (p.manifest) } } }
     };
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Plugins }), &title, body).into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Plugins, &title, body).await
 }
 
 fn permissions_table(manifest: &Manifest) -> Markup {

@@ -2,7 +2,7 @@
 //! toggles, API keys, outbound webhook endpoints with their deliveries, and the security log.
 //! Each section shows only to those whose role includes its permission.
 
-use super::layout::{self, InTenant, Section, req};
+use super::layout::{self, Section, req};
 use super::{Viewer, fragment};
 use crate::console_try;
 use crate::service::ops::keys::NewKey;
@@ -11,7 +11,7 @@ use crate::service::webhooks::{EndpointAuth, Event, NewEndpoint};
 use crate::service::{ApiError, AppState};
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
@@ -30,7 +30,11 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
     } else {
         Vec::new()
     };
-    let roles = console_try!(viewer, ops::members::roles(&state, who, t).await);
+    let roles = if may.has(Permission::UsersManage) || may.has(Permission::RolesManage) {
+        console_try!(viewer, ops::members::roles(&state, who, t).await)
+    } else {
+        Vec::new()
+    };
     let keys = if may.has(Permission::KeysManage) {
         Some(console_try!(viewer, ops::keys::list(&state, who, t).await))
     } else {
@@ -74,8 +78,13 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
                             span.role-result aria-live="polite" {}
                         }
                         td { (layout::time(m.created_at)) }
-                        td { button.small.danger hx-post={ "/t/" (tenant) "/team/members/" (m.user_id) "/remove" } hx-target="closest tr" hx-swap="outerHTML"
-                            hx-confirm={ "Remove " (m.email) " from this tenant?" } { "Remove" } }
+                        td.actions {
+                            button.small.secondary hx-post={ "/t/" (tenant) "/team/members/" (m.user_id) "/reset" } hx-target="next .reset-result"
+                                hx-confirm={ "Issue a password reset for " (m.email) "? Their current password keeps working until they use it." } { "Reset password" }
+                            button.small.danger hx-post={ "/t/" (tenant) "/team/members/" (m.user_id) "/remove" } hx-target="closest tr" hx-swap="outerHTML"
+                                hx-confirm={ "Remove " (m.email) " from this tenant?" } { "Remove" }
+                            div.reset-result aria-live="polite" {}
+                        }
                     } } }
                 } }
                 h3 { "Invite someone" }
@@ -95,31 +104,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
                 }
             }
         }
-        section.card #roles {
-            h2 { "Roles" }
-            div.table-wrap tabindex="0" { table {
-                thead { tr { th { "Role" } th { "Permissions" } } }
-                tbody {
-                    @for r in BuiltinRole::ALL.iter().filter(|r| **r != BuiltinRole::PlatformAdmin) {
-                        tr { td { (r.as_str()) " " span.muted { "(built in)" } } td { (r.permissions().names().join(", ")) } }
-                    }
-                    @for r in &roles { tr { td { (r.name) } td { (ops::members::role_view(r).join(", ")) } } }
-                }
-            } }
-            @if may.has(Permission::RolesManage) {
-                h3 { "Define a role" }
-                form hx-post={ "/t/" (tenant) "/team/roles" } hx-target="#role-result" {
-                    (layout::field("Name (lowercase letters, digits, -)", "name", "text", "", None, req("off")))
-                    fieldset { legend { "Permissions" }
-                        ul.tree { @for p in Permission::ALL.iter().filter(|p| !p.is_platform()) {
-                            li { label { input type="checkbox" name="permission" value=(p.as_str()); " " code { (p.as_str()) } } }
-                        } }
-                    }
-                    div.actions { button type="submit" { "Save the role" } }
-                    div #role-result aria-live="polite" {}
-                }
-            }
-        }
+        (super::roles::section(&tenant, &roles, may))
         @if let Some(keys) = &keys {
             section.card #keys {
                 h2 { "API keys" }
@@ -197,8 +182,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
             }
         }
     };
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Team }), "Team and settings", body)
-        .into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Team, "Team and settings", body).await
 }
 
 /// The invitation form.
@@ -237,6 +221,23 @@ pub async fn revoke_invitation(
     )
 }
 
+/// `POST /t/{tenant}/team/members/{user}/reset`: mailed, or the link shown once when the
+/// service sends no mail.
+pub async fn reset_member(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((tenant, user)): Path<(String, String)>,
+) -> Response {
+    let base = state.inner.config.public_url.trim_end_matches('/').to_owned();
+    fragment(ops::members::reset_link(&state, &viewer.who, &tenant, &user).await, |(row, token)| match token {
+        Some(token) => html! {
+            (layout::notice("This service sends no mail: give them this link (shown once)."))
+            (layout::copyable("Reset link", &format!("{base}/reset-password?token={token}")))
+        },
+        None => layout::notice(&format!("A reset link was mailed to {}.", row.email)),
+    })
+}
+
 /// `POST /t/{tenant}/team/members/{user}/remove`.
 pub async fn remove_member(
     State(state): State<AppState>,
@@ -247,27 +248,6 @@ pub async fn remove_member(
         ops::members::remove(&state, &viewer.who, &tenant, &user).await,
         |()| html! { tr { td colspan="4" { "Removed." } } },
     )
-}
-
-/// `POST /t/{tenant}/team/roles` (`name`, `permission` repeated).
-pub async fn put_role(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path(tenant): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let mut name = String::new();
-    let mut permissions = Vec::new();
-    for (k, v) in url::form_urlencoded::parse(&body) {
-        match k.as_ref() {
-            "name" => name = v.trim().to_owned(),
-            "permission" => permissions.extend(Permission::parse(&v)),
-            _ => {}
-        }
-    }
-    fragment(ops::members::put_role(&state, &viewer.who, &tenant, &name, &permissions).await, |r| {
-        layout::notice(&format!("Role {} saved; reload to see it in the lists.", r.name))
-    })
 }
 
 /// The key form.

@@ -1,7 +1,7 @@
 //! The tenant list (the console's home) and a tenant's overview: its state at a glance, the
 //! ingestion URLs to give the booking platforms, and rotating the delivery secret.
 
-use super::layout::{self, InTenant, Section};
+use super::layout::{self, Section};
 use super::{Viewer, go};
 use crate::console_try;
 use crate::service::AppState;
@@ -72,6 +72,22 @@ pub async fn overview(State(state): State<AppState>, viewer: Viewer, Path(tenant
                         None => { "none yet" }
                     } }
                     dt { "Two-factor authentication" } dd { @if t.require_2fa == 1 { "required of every member" } @else { "optional" } }
+                    dt { "Processing" } dd { @if t.suspended_at.is_some() { "suspended by the platform" } @else { "running" } }
+                }
+                @if staff {
+                    div #suspension {
+                        @if t.suspended_at.is_some() {
+                            button hx-post={ "/t/" (tenant) "/resume" } hx-target="#suspension-result"
+                                hx-confirm="Resume this tenant? Its waiting bookings are written to Salesforce." { "Resume the tenant" }
+                        } @else {
+                            form hx-post={ "/t/" (tenant) "/suspend" } hx-target="#suspension-result"
+                                hx-confirm="Suspend this tenant? Its bookings are kept, but none is written to Salesforce until it is resumed." {
+                                (layout::field("Reason shown to its members", "reason", "text", "", None, layout::req("off")))
+                                button.danger type="submit" { "Suspend the tenant" }
+                            }
+                        }
+                        div #suspension-result aria-live="polite" {}
+                    }
                 }
             }
             section.card #limits {
@@ -105,7 +121,7 @@ pub async fn overview(State(state): State<AppState>, viewer: Viewer, Path(tenant
             }
         }
     };
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Overview }), &t.name, body).into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Overview, &t.name, body).await
 }
 
 /// `POST /t/{tenant}/webhook-secret`: a new secret, shown this once.
@@ -116,6 +132,33 @@ pub async fn rotate_secret(State(state): State<AppState>, viewer: Viewer, Path(t
         (layout::copyable("New secret", &secret))
     }
     .into_response()
+}
+
+/// The suspension form.
+#[derive(Debug, serde::Deserialize)]
+pub struct SuspendForm {
+    reason: String,
+}
+
+/// `POST /t/{tenant}/suspend` (platform staff): the overview again, with the banner.
+pub async fn suspend(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(tenant): Path<String>,
+    axum::Form(f): axum::Form<SuspendForm>,
+) -> Response {
+    match ops::tenants::suspend(&state, &viewer.who, &tenant, &f.reason).await {
+        Ok(t) => go(true, &format!("/t/{}", t.id)),
+        Err(e) => (e.status, layout::problem(&e)).into_response(),
+    }
+}
+
+/// `POST /t/{tenant}/resume` (platform staff).
+pub async fn resume(State(state): State<AppState>, viewer: Viewer, Path(tenant): Path<String>) -> Response {
+    match ops::tenants::resume(&state, &viewer.who, &tenant).await {
+        Ok(t) => go(true, &format!("/t/{}", t.id)),
+        Err(e) => (e.status, layout::problem(&e)).into_response(),
+    }
 }
 
 /// `POST /t/{tenant}/limits` (platform staff): the non-empty fields are this tenant's

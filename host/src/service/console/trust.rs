@@ -3,7 +3,7 @@
 //! shareable by a link that expires.
 
 use super::Viewer;
-use super::layout::{self, InTenant, Section, public_page};
+use super::layout::{self, Section, public_page};
 use crate::console_try;
 use crate::service::AppState;
 use crate::service::ops::trust::TrustReport;
@@ -29,8 +29,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
         }
         (document(&report))
     };
-    layout::page(&viewer, Some(InTenant { id: &tenant, section: Section::Trust }), "Trust and security", body)
-        .into_response()
+    super::tenant_page(&state, &viewer, &tenant, Section::Trust, "Trust and security", body).await
 }
 
 /// The share form.

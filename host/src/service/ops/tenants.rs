@@ -240,7 +240,7 @@ mod tests {
 }
 
 /// The service's state for platform staff: jobs per state across tenants, this replica's
-/// workers.
+/// workers, and the tenants that need attention.
 #[derive(Debug)]
 pub struct Health {
     /// Jobs waiting, running, failed and of unknown outcome, across every tenant.
@@ -249,15 +249,93 @@ pub struct Health {
     pub workers: usize,
     /// Per tenant, at most.
     pub per_tenant: usize,
+    /// The tenants with failed or outcome-unknown jobs, or Salesforce calls on this replica,
+    /// most failures first (at most [`HEALTH_TENANTS`]).
+    pub tenants: Vec<TenantHealth>,
+}
+
+/// At most this many tenants are listed on the health page.
+pub const HEALTH_TENANTS: usize = 50;
+
+/// One tenant's share of the service's health.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TenantHealth {
+    /// The tenant.
+    pub tenant: String,
+    /// Jobs failed, waiting for a replay.
+    pub failed: i64,
+    /// Jobs whose outcome is unknown, waiting for the tenant admin.
+    pub unknown: i64,
+    /// Salesforce API requests this replica made for it since it started.
+    pub salesforce_calls: u64,
+    /// The org's daily API requests left, as its last answer said.
+    pub salesforce_remaining: Option<i64>,
+    /// Since when it is suspended (Unix ms).
+    pub suspended_at: Option<i64>,
 }
 
 /// The service's health (platform staff).
 pub async fn health(ops: &Ops, who: &Principal) -> OpResult<Health> {
     who.require_platform(Permission::PlatformTenants)?;
-    let workers = &ops.inner.config.workers;
+    let inner = &ops.inner;
+    let workers = &inner.config.workers;
+    let mut rows: BTreeMap<String, TenantHealth> = BTreeMap::new();
+    for (tenant, failed, unknown) in inner.store.failures_by_tenant(HEALTH_TENANTS as i64).await? {
+        rows.insert(tenant.clone(), TenantHealth { tenant, failed, unknown, ..TenantHealth::default() });
+    }
+    for t in inner.store.tenants().await? {
+        let labels = crate::service::metrics::TenantLabels { tenant: t.id.clone() };
+        let calls = inner.metrics.salesforce_calls.get(&labels).map_or(0, |c| c.get());
+        let remaining = inner.metrics.salesforce_remaining.get(&labels).map(|g| g.get());
+        if calls > 0 || t.suspended_at.is_some() || rows.contains_key(&t.id) {
+            let row =
+                rows.entry(t.id.clone()).or_insert_with(|| TenantHealth { tenant: t.id, ..TenantHealth::default() });
+            row.salesforce_calls = calls;
+            row.salesforce_remaining = remaining;
+            row.suspended_at = t.suspended_at;
+        }
+    }
+    let mut tenants: Vec<TenantHealth> = rows.into_values().collect();
+    tenants.sort_by_key(|t| std::cmp::Reverse((t.failed + t.unknown, t.salesforce_calls)));
+    tenants.truncate(HEALTH_TENANTS);
     Ok(Health {
-        depth: ops.inner.store.queue_depth(None).await?,
+        depth: inner.store.queue_depth(None).await?,
         workers: workers.concurrency,
         per_tenant: workers.per_tenant,
+        tenants,
     })
+}
+
+/// The longest suspension reason kept.
+pub const SUSPENSION_REASON_MAX: usize = 500;
+
+/// Suspends a tenant (platform staff): its deliveries are still accepted and queued, none of its
+/// jobs runs until it is resumed, and its members see why. Suspending again changes the reason.
+pub async fn suspend(ops: &Ops, who: &Principal, tenant: &str, reason: &str) -> OpResult<Tenant> {
+    who.require_platform(Permission::PlatformTenants)?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > SUSPENSION_REASON_MAX || reason.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "bad-reason",
+            format!("say why the tenant is suspended: 1-{SUSPENSION_REASON_MAX} characters on one line"),
+        ));
+    }
+    open(ops, who, tenant, Permission::PlatformTenants, "suspend").await?;
+    ops.inner.store.set_suspension(tenant, Some((now_ms(), reason))).await?;
+    security_event(ops, who, Some(tenant), "tenant-suspended", tenant, reason.to_owned()).await?;
+    tracing::warn!(tenant, by = %who.actor.label(), reason, "tenant suspended");
+    get(ops, who, tenant).await
+}
+
+/// Resumes a suspended tenant (platform staff): its waiting jobs run again.
+pub async fn resume(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<Tenant> {
+    who.require_platform(Permission::PlatformTenants)?;
+    let t = open(ops, who, tenant, Permission::PlatformTenants, "resume").await?;
+    if t.suspended_at.is_some() {
+        ops.inner.store.set_suspension(tenant, None).await?;
+        security_event(ops, who, Some(tenant), "tenant-resumed", tenant, String::new()).await?;
+        tracing::info!(tenant, by = %who.actor.label(), "tenant resumed");
+        ops.inner.wake.notify_waiters();
+    }
+    get(ops, who, tenant).await
 }

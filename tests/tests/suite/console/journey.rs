@@ -27,6 +27,23 @@ async fn sign_in(b: &Browser, email: &str, code: Option<&str>) {
     b.until("the tenant's page", "return location.pathname.startsWith('/t/')").await;
 }
 
+/// Adds field `j` to record `i` of the mapping editor: the field, where its value comes from,
+/// and the value (typed, or chosen from the input's options).
+async fn map_field(b: &Browser, i: usize, j: usize, field: &str, kind: &str, value: &str, typed: bool) {
+    b.click(&format!("#r{i}-card button[value='add-field.{i}']")).await;
+    b.find(&format!("#r{i}-f{j}-name")).await;
+    b.settle().await;
+    b.select(&format!("#r{i}-f{j}-name"), field).await;
+    b.settle().await;
+    b.select(&format!("#r{i}-f{j}-kind"), kind).await;
+    b.settle().await;
+    if typed {
+        b.fill(&format!("#r{i}-f{j}-value"), value).await;
+    } else {
+        b.select(&format!("#r{i}-f{j}-value"), value).await;
+    }
+}
+
 /// The authenticator's code `steps` 30-second steps from now (a code works once, and the
 /// service accepts the neighbouring steps).
 fn totp(secret: &str, steps: u64) -> String {
@@ -90,6 +107,7 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.click("form[hx-post$='/connection/authorize'] button").await;
     b.until("the way back from Salesforce", "return location.search.includes('connected=1')").await;
     b.wait_text("#current", "Authorized by a Salesforce user").await;
+    b.wait_text("#current", portico_emulator::credentials::USERNAME).await;
     b.shot("connection").await;
 
     // Upload `configurable`, approve it with its full grant, activate it.
@@ -170,18 +188,7 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     .into_iter()
     .enumerate()
     {
-        b.click("#r1-card button[value='add-field.1']").await;
-        b.find(&format!("#r1-f{j}-name")).await;
-        b.settle().await;
-        b.select(&format!("#r1-f{j}-name"), field).await;
-        b.settle().await;
-        b.select(&format!("#r1-f{j}-kind"), kind).await;
-        b.settle().await;
-        if kind == "template" {
-            b.fill(&format!("#r1-f{j}-value"), value).await;
-        } else {
-            b.select(&format!("#r1-f{j}-value"), value).await;
-        }
+        map_field(&b, 1, j, field, kind, value, kind == "template").await;
     }
 
     // A Task upserted by its custom external-id field, with a picklist value.
@@ -203,18 +210,7 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     .into_iter()
     .enumerate()
     {
-        b.click("#r2-card button[value='add-field.2']").await;
-        b.find(&format!("#r2-f{j}-name")).await;
-        b.settle().await;
-        b.select(&format!("#r2-f{j}-name"), field).await;
-        b.settle().await;
-        b.select(&format!("#r2-f{j}-kind"), kind).await;
-        b.settle().await;
-        if field == "Subject" {
-            b.fill(&format!("#r2-f{j}-value"), value).await;
-        } else {
-            b.select(&format!("#r2-f{j}-value"), value).await;
-        }
+        map_field(&b, 2, j, field, kind, value, field == "Subject").await;
     }
     b.settle().await;
     b.js("window.scrollTo(0, 0)", vec![]).await;
@@ -318,6 +314,22 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.wait_text("#members", "now tenant-admin").await;
     b.select(&viewer_select, "viewer").await;
     b.wait_text("#members", "now viewer").await;
+    // The viewer's password reset link is shown once; a custom role is defined, edited, deleted.
+    b.click_confirm(&format!("tr:has({viewer_select}) button[hx-post$='/reset']")).await;
+    b.wait_text(&format!("tr:has({viewer_select}) .reset-result"), "reset-password?token=").await;
+    b.fill("#f-name", "booker").await;
+    b.click("#roles form input[value='jobs:view']").await;
+    b.click("#roles form:has(#f-name) button[type=submit]").await;
+    b.wait_text("#new-role-result", "Role booker saved").await;
+    b.go("/t/acme/team").await;
+    b.click("#roles details summary").await;
+    b.click("#roles details input[value='jobs:replay']").await;
+    b.click("#roles details button[type=submit]").await;
+    b.wait_text("#role-booker-result", "Role booker saved").await;
+    b.go("/t/acme/team").await;
+    b.wait_text("#roles", "jobs:view, jobs:replay").await;
+    b.click_confirm("#roles button[hx-post$='/roles/booker/delete']").await;
+    b.until("the role is gone", "return !document.querySelector('#role-booker-result')").await;
     b.fill("#f-child_id", "acme-eu").await;
     b.fill("#f-child_name", "Acme Europe").await;
     b.click("#children form button[type=submit]").await;
@@ -347,12 +359,18 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.wait_text("#current", "Org").await;
     let admin_actions = "return document.querySelectorAll('#upload, #replay, #save-button, #preview-button, \
         button[hx-post$=\"/authorize\"], button[value=add-record], form.tree, button[hx-post$=\"/webhook-secret\"]').length";
-    for page in
-        ["/t/acme", "/t/acme/plugins", "/t/acme/mapping", "/t/acme/connection", &format!("/t/acme/jobs/{failed}")]
-    {
+    for page in [
+        "/t/acme",
+        "/t/acme/plugins",
+        "/t/acme/mapping",
+        "/t/acme/connection",
+        "/t/acme/team",
+        &format!("/t/acme/jobs/{failed}"),
+    ] {
         b.go(page).await;
         b.find("main h1").await;
         assert_eq!(b.js(admin_actions, vec![]).await, json!(0), "a viewer sees an admin action on {page}");
+        assert_eq!(b.js("return document.querySelectorAll('.problem').length", vec![]).await, json!(0), "{page}");
     }
 
     // Another tenant's pages are not found, exactly like a missing one.
@@ -380,6 +398,7 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.until("the home page", "return location.pathname === '/'").await;
     b.go("/platform").await;
     b.wait_text("#health", "Waiting").await;
+    b.wait_text("#health", "acme").await;
     b.fill("#f-id", "newco").await;
     b.fill("#f-name", "NewCo").await;
     b.click("#tenants form button[type=submit]").await;
@@ -390,6 +409,19 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.wait_text("#limits-result", "Saved").await;
     b.go("/t/newco").await;
     b.wait_text("#limits", "(this tenant's)").await;
+    // Staff suspend a tenant: its pages say why, the platform's list says so; then resume it.
+    b.fill("#f-reason", "Invoice overdue").await;
+    b.click_confirm("#suspension form button[type=submit]").await;
+    b.wait_text("#suspended", "Invoice overdue").await;
+    b.go("/platform").await;
+    b.wait_text("#tenants", "suspended").await;
+    b.go("/t/newco").await;
+    b.click_confirm("#suspension button[hx-post$='/resume']").await;
+    b.until(
+        "the banner is gone",
+        "return !document.querySelector('#suspended') && !!document.querySelector('#suspension form')",
+    )
+    .await;
 
     // At a phone's width the pages reflow: nothing wider than the screen but tables, which
     // scroll in their own box.

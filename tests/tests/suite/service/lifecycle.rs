@@ -183,3 +183,45 @@ async fn platform_admins_set_a_tenants_limits_and_only_that_tenant_is_held_to_th
     assert_eq!(acme.get("/limits").await["staged_records"], 25);
     service.running.shutdown().await.unwrap();
 }
+
+/// Platform staff suspend a tenant: its deliveries are still accepted and kept, none of its jobs
+/// runs (while another tenant's newer ones do), and resuming runs them.
+async fn suspension_pauses_a_tenant_and_loses_nothing(service: Service) {
+    let org = emulator().await;
+    let acme = tenant(&service, "acme", "lead-event", &org).await;
+    let other = tenant(&service, "other", "lead-event", &org).await;
+
+    let own = acme.api.post("/v1/tenants/acme/suspend", &json!({"reason": "mine"})).await.unwrap();
+    assert_eq!(own.status, 403, "a tenant owner cannot suspend or resume: {}", own.body);
+    let vague = service.admin.post("/v1/tenants/acme/suspend", &json!({"reason": "  "})).await.unwrap();
+    assert_eq!((vague.status.as_u16(), vague.body["code"].as_str()), (422, Some("bad-reason")));
+    let suspended =
+        service.admin.post("/v1/tenants/acme/suspend", &json!({"reason": "Invoice overdue"})).await.unwrap();
+    let suspended = suspended.ok().unwrap();
+    assert_eq!(suspended["suspended_reason"], "Invoice overdue");
+    assert!(suspended["suspended_at"].is_string(), "{suspended}");
+    assert_eq!(acme.get("").await["suspended_reason"], "Invoice overdue", "its members see why");
+
+    // acme's booking is older, so a worker would claim it first were it not suspended.
+    let waiting = acme.send(&booking_with_id("suspended-1")).await;
+    let done = other.finished(&other.send(&booking_with_id("running-1")).await).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let job = waiting["job_id"].as_i64().unwrap();
+    assert_eq!(acme.get(&format!("/jobs/{job}")).await["state"], "pending", "nothing of acme's ran");
+    let log = acme.get("/security-events").await;
+    assert!(log.to_string().contains("tenant-suspended"), "{log}");
+
+    let resumed = service.admin.post("/v1/tenants/acme/resume", &json!({})).await.unwrap().ok().unwrap();
+    assert!(resumed["suspended_at"].is_null(), "{resumed}");
+    assert_eq!(acme.finished(&waiting).await["state"], "succeeded");
+    service.running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_suspended_tenant_keeps_its_bookings_and_runs_them_when_resumed() {
+    suspension_pauses_a_tenant_and_loses_nothing(sqlite_service(|_| {}).await).await;
+    if let Some((url, schema)) = postgres_url().await {
+        suspension_pauses_a_tenant_and_loses_nothing(start(config(&url), &KeyRing::generate("t1")).await).await;
+        drop_schema(&schema).await;
+    }
+}
