@@ -205,8 +205,10 @@ pub fn check_samples<M: Mapper>(samples_dir: impl AsRef<Path>, org_dir: impl AsR
         let request = host.composite_request();
         match sample.compare(outcome.clone(), &request) {
             Ok(()) => {}
-            Err(_) if bless && outcome.is_ok() && !sample.expected_error.exists() => sample.bless(&request),
-            Err(problem) => failures.push(problem),
+            Err(m) if bless && sample.blessable(&m) => {
+                sample.bless(&request).unwrap_or_else(|e| panic!("{}: {e}", sample.expected.display()))
+            }
+            Err(problem) => failures.push(format!("{}: {problem}", sample.name)),
         }
     }
     assert!(failures.is_empty(), "{} of {count} samples failed:\n{}", failures.len(), failures.join("\n\n"));
@@ -214,98 +216,9 @@ pub fn check_samples<M: Mapper>(samples_dir: impl AsRef<Path>, org_dir: impl AsR
     count
 }
 
-/// One sample booking and what it should produce.
-#[derive(Debug, Clone)]
-pub struct Sample {
-    /// Its name.
-    pub name: String,
-    /// `<name>.booking.json`.
-    pub booking: std::path::PathBuf,
-    /// `<name>.expected.json`.
-    pub expected: std::path::PathBuf,
-    /// `<name>.expected-error.txt`.
-    pub expected_error: std::path::PathBuf,
-}
+pub use portico_model::samples::{Mismatch, Sample};
 
 /// The samples of a folder, sorted by name.
 pub fn samples(dir: &Path) -> Vec<Sample> {
-    let mut out: Vec<Sample> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            let name = path.file_name()?.to_str()?.strip_suffix(".booking.json")?.to_owned();
-            Some(Sample {
-                booking: path.clone(),
-                expected: dir.join(format!("{name}.expected.json")),
-                expected_error: dir.join(format!("{name}.expected-error.txt")),
-                name,
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
-
-impl Sample {
-    /// Writes `request` as this sample's expected Composite request.
-    pub fn bless(&self, request: &serde_json::Value) {
-        let text = serde_json::to_string_pretty(request).expect("JSON");
-        std::fs::write(&self.expected, text + "\n").expect("write expected file");
-    }
-
-    /// Compares an outcome (and the Composite request, on success) with the expected files;
-    /// never writes them.
-    pub fn compare(&self, outcome: Result<(), String>, request: &serde_json::Value) -> Result<(), String> {
-        let name = &self.name;
-        if let Ok(want) = std::fs::read_to_string(&self.expected_error) {
-            let want = want.trim();
-            return match outcome {
-                Err(got) if got.contains(want) => Ok(()),
-                Err(got) => Err(format!("{name}: expected an error containing `{want}`, got: {got}")),
-                Ok(()) => Err(format!("{name}: expected an error containing `{want}`, but the mapping succeeded")),
-            };
-        }
-        if let Err(e) = outcome {
-            return Err(format!("{name}: mapping failed: {e}"));
-        }
-        let expected: Option<serde_json::Value> = std::fs::read_to_string(&self.expected)
-            .ok()
-            .map(|t| serde_json::from_str(&t).unwrap_or_else(|e| panic!("{name}: {e}")));
-        if expected.as_ref() == Some(request) {
-            return Ok(());
-        }
-        let actual = serde_json::to_string_pretty(request).expect("JSON");
-        Err(match expected {
-            None => format!(
-                "{name}: no {} (run with PORTICO_BLESS=1 to write it); actual:\n{actual}",
-                self.expected.display()
-            ),
-            Some(want) => format!(
-                "{name}: the Composite request differs.\nexpected:\n{}\nactual:\n{actual}",
-                serde_json::to_string_pretty(&want).expect("JSON")
-            ),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The host's sample tests call `compare`: it must fail on a difference whatever the
-    /// environment says, and leave the expected file as it was.
-    #[test]
-    fn compare_never_blesses() {
-        let dir = std::env::temp_dir().join(format!("portico-compare-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("s.booking.json"), "{}").unwrap();
-        std::fs::write(dir.join("s.expected.json"), "{\"a\": 1}\n").unwrap();
-        let sample = samples(&dir).remove(0);
-        let err = sample.compare(Ok(()), &serde_json::json!({"a": 2})).unwrap_err();
-        assert!(err.contains("differs"), "{err}");
-        assert_eq!(std::fs::read_to_string(dir.join("s.expected.json")).unwrap(), "{\"a\": 1}\n");
-        sample.bless(&serde_json::json!({"a": 2}));
-        assert!(sample.compare(Ok(()), &serde_json::json!({"a": 2})).is_ok());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
+    portico_model::samples::samples(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }

@@ -68,3 +68,98 @@ fn dev_serves_a_demo_tenant_and_commits_the_sample_booking() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("job 2 succeeded"), "{stdout}");
 }
+
+#[test]
+fn plugin_test_passes_every_example_and_shows_a_diff_when_one_differs() {
+    let root = portico_plugins::repo_root();
+    let org = root.join("tests/fixtures/salesforce/describe");
+    for example in portico_plugins::EXAMPLES {
+        let wasm = portico_plugins::wasm_path(&format!("portico_plugin_{}", example.name.replace('-', "_")));
+        let samples = root.join(example.dir).join("samples");
+        let (ok, stdout, stderr) = portico(&[
+            "plugin",
+            "test",
+            wasm.to_str().unwrap(),
+            "--samples",
+            samples.to_str().unwrap(),
+            "--describe",
+            org.to_str().unwrap(),
+        ]);
+        assert!(ok, "{}: {stdout}{stderr}", example.name);
+        assert!(stdout.contains(" 0 failed"), "{stdout}");
+    }
+    // A config that changes one field: those samples fail with a line diff and a non-zero exit.
+    let wasm = portico_plugins::wasm_path("portico_plugin_lead_event");
+    let samples = root.join("plugins/lead-event/samples");
+    let args = [
+        "plugin",
+        "test",
+        wasm.to_str().unwrap(),
+        "--samples",
+        samples.to_str().unwrap(),
+        "--describe",
+        org.to_str().unwrap(),
+        "--config",
+        "lead_source=Partner",
+    ];
+    let (ok, stdout, _) = portico(&args);
+    assert!(!ok, "{stdout}");
+    assert!(stdout.contains("FAILED  new-lead"), "{stdout}");
+    assert!(
+        stdout.contains("-        \"LeadSource\": \"Web\"") && stdout.contains("+        \"LeadSource\": \"Partner\"")
+    );
+    assert!(stdout.contains("4 passed, 2 failed"), "{stdout}");
+
+    // --bless writes what the plugin produces (never over an expected error).
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&samples).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if !name.ends_with(".expected.json") {
+            std::fs::copy(&path, dir.path().join(name)).unwrap();
+        }
+    }
+    let mut bless = args.to_vec();
+    bless[4] = dir.path().to_str().unwrap();
+    bless.truncate(7);
+    bless.push("--bless");
+    let (ok, stdout, stderr) = portico(&bless);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("1 passed, 0 failed, 5 blessed"), "{stdout}");
+    let written = std::fs::read_to_string(dir.path().join("new-lead.expected.json")).unwrap();
+    assert_eq!(written, std::fs::read_to_string(samples.join("new-lead.expected.json")).unwrap());
+}
+
+#[test]
+fn plugin_pack_embeds_a_manifest_that_the_host_then_reads() {
+    let root = portico_plugins::repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    // A Rust example already carries its manifest inside its module: packing refuses to guess.
+    let wasm = portico_plugins::wasm_path("portico_plugin_lead_event");
+    let manifest = root.join("plugins/lead-event/portico.toml");
+    let out = dir.path().join("out.wasm");
+    let (ok, _, stderr) = portico(&[
+        "plugin",
+        "pack",
+        wasm.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("already embedded"), "{stderr}");
+    // A bad manifest is refused with the reason; nothing is written.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[plugin]\nname = \"x\"\n[objects.Lead]\noperations = [\"delete\"]\n").unwrap();
+    let (ok, _, stderr) = portico(&[
+        "plugin",
+        "pack",
+        wasm.to_str().unwrap(),
+        "--manifest",
+        bad.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("manifest is not valid"), "{stderr}");
+    assert!(!out.exists());
+}

@@ -18,6 +18,7 @@ pub mod local;
 pub mod manifest;
 pub mod permissions;
 pub mod platforms;
+pub mod samples;
 pub mod session;
 pub mod soql;
 pub mod staging;

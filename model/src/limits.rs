@@ -118,7 +118,9 @@ impl Default for Limits {
             host_calls: 1_000,
             log_bytes: 64 << 10,
             booking_bytes: 256 << 10,
-            component_bytes: 20 << 20,
+            // A Python plugin is about 18.5 MB (the interpreter and its standard library), a
+            // TypeScript one about 12.5 MB (the JavaScript engine); room for their own code.
+            component_bytes: 32 << 20,
             salesforce_calls: 10,
             result_bytes: 1 << 20,
         }

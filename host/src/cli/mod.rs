@@ -6,6 +6,7 @@ mod dev;
 #[cfg(feature = "dev")]
 mod emulator;
 mod plugin;
+mod plugin_test;
 mod serve;
 
 use crate::runtime::{Runtime, RuntimeConfig};

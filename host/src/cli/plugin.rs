@@ -1,4 +1,5 @@
-//! `portico plugin check|run` and `portico demo`: the plugin author's tools.
+//! `portico plugin check|permissions|run` (and `test|pack`, in `plugin_test`): the plugin
+//! author's tools.
 
 use super::runtime;
 use crate::inspect;
@@ -105,10 +106,17 @@ pub(super) enum PluginCommand {
         #[arg(long)]
         fuel: bool,
     },
+    /// Run every sample booking through a component in the sandbox (any language) and compare
+    /// with its expected Composite request or error; exits non-zero with a diff on a mismatch.
+    Test(super::plugin_test::TestArgs),
+    /// Embed (or replace) the manifest in a component built by any toolchain, validated.
+    Pack(super::plugin_test::PackArgs),
 }
 
 pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     match cmd {
+        PluginCommand::Test(args) => super::plugin_test::test(args, cache_dir).await,
+        PluginCommand::Pack(args) => super::plugin_test::pack(args, cache_dir),
         PluginCommand::Check { component } => {
             let rt = runtime(RuntimeConfig::default(), cache_dir)?;
             let bytes = read(&component)?;

@@ -129,6 +129,11 @@ struct Inspection {
     imports: Vec<String>,
 }
 
+/// The manifest a component carries, if any (read without compiling it).
+pub fn embedded_manifest(bytes: &[u8]) -> Result<Option<String>, LoadError> {
+    Ok(inspect(bytes)?.manifest)
+}
+
 /// Reads the manifest and top-level exports, refusing what is not a component.
 fn inspect(bytes: &[u8]) -> Result<Inspection, LoadError> {
     if !bytes.starts_with(b"\0asm") {

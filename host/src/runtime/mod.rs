@@ -13,7 +13,7 @@ mod load;
 
 pub use engine::RuntimeConfig;
 pub use invoke::{Call, InvokeError, Outcome, Usage};
-pub use load::{LoadError, Plugin};
+pub use load::{LoadError, Plugin, embedded_manifest};
 
 use crate::bindings::MapperPre;
 use engine::EpochTicker;

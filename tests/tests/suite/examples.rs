@@ -3,8 +3,6 @@
 use super::{org, root, runtime};
 use portico_host::Call;
 use portico_model::{Booking, Limits};
-use portico_sdk::testing::samples;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[tokio::test]
@@ -15,24 +13,12 @@ async fn every_example_matches_its_samples_in_the_host() {
     for example in portico_plugins::EXAMPLES {
         let plugin = rt.load(example.wasm).unwrap_or_else(|e| panic!("{}: {e}", example.name));
         let dir = root().join(example.dir).join("samples");
-        let config: BTreeMap<String, String> = std::fs::read_to_string(dir.join("config.json"))
-            .map(|t| serde_json::from_str(&t).expect("config.json"))
-            .unwrap_or_default();
-        for sample in samples(&dir) {
+        let config = portico_model::samples::config(&dir).unwrap();
+        let samples = portico_model::samples::samples(&dir).unwrap();
+        for checked in portico_host::samples::check(&rt, &plugin, samples, org(), &config, &Limits::default()).await {
             ran += 1;
-            let booking = Booking::from_json(&std::fs::read_to_string(&sample.booking).unwrap()).unwrap();
-            let call = Call {
-                booking,
-                grant: Arc::new(plugin.manifest.objects.clone()),
-                config: Arc::new(config.clone()),
-                limits: Limits::default(),
-                crm: org(),
-            };
-            let outcome = rt.invoke(&plugin, call).await;
-            let request = outcome.result.as_ref().map(|u| u.composite_request()).unwrap_or_default();
-            let result = outcome.result.as_ref().map(|_| ()).map_err(|e| e.to_string());
-            if let Err(problem) = sample.compare(result, &request) {
-                failures.push(format!("[{}] {problem}", example.name));
+            if let Some(problem) = checked.mismatch {
+                failures.push(format!("[{}] {}: {problem}", example.name, checked.sample.name));
             }
         }
     }
