@@ -75,16 +75,16 @@ pub enum Mismatch {
     /// There is no expected file yet.
     NoExpected {
         /// The request the mapping produced.
-        actual: serde_json::Value,
+        actual: Box<serde_json::Value>,
     },
     /// The expected file is not JSON.
     BadExpected(String),
     /// The Composite request differs from the expected one.
     Differs {
         /// The expected request.
-        expected: serde_json::Value,
+        expected: Box<serde_json::Value>,
         /// The request the mapping produced.
-        actual: serde_json::Value,
+        actual: Box<serde_json::Value>,
     },
 }
 
@@ -132,11 +132,11 @@ impl Sample {
             return Err(Mismatch::Failed(e));
         }
         let Ok(text) = std::fs::read_to_string(&self.expected) else {
-            return Err(Mismatch::NoExpected { actual: request.clone() });
+            return Err(Mismatch::NoExpected { actual: Box::new(request.clone()) });
         };
         let expected: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| Mismatch::BadExpected(e.to_string()))?;
-        if &expected == request { Ok(()) } else { Err(Mismatch::Differs { expected, actual: request.clone() }) }
+        if &expected == request { Ok(()) } else { Err(Mismatch::Differs { expected: Box::new(expected), actual: Box::new(request.clone()) }) }
     }
 
     /// Whether blessing may write this sample's expected request: the mapping succeeded and
