@@ -3,6 +3,7 @@
 
 mod console;
 mod examples;
+mod languages;
 mod loading;
 mod salesforce;
 mod sandbox;

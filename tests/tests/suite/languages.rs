@@ -1,0 +1,122 @@
+//! Plugins in TypeScript and Python, built from `plugins-ts/` and `plugins-py/` with their pinned
+//! toolchains (`guest-sdk-ts/build.mjs`, `guest-sdk-py/build.py`), packed by `portico plugin
+//! pack`, and run in the host: each port against the Rust original's samples (the same
+//! Composite requests), each hostile plugin against its named limits.
+//!
+//! The toolchains are `npm ci` in `guest-sdk-ts/` and a virtualenv in `target/py-venv` with
+//! `guest-sdk-py/requirements.txt`; `.ci/run` installs both and sets
+//! `PORTICO_REQUIRE_GUEST_TOOLCHAINS=1`, which turns a missing one into a failure.
+
+use super::{cache_dir, org, root, runtime};
+use portico_model::Limits;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A language and how to build one of its plugins.
+struct Language {
+    name: &'static str,
+    dir: &'static str,
+    /// The build command, or why it cannot run here.
+    build: fn() -> Result<Command, String>,
+}
+
+const LANGUAGES: [Language; 2] = [
+    Language { name: "TypeScript", dir: "plugins-ts", build: typescript },
+    Language { name: "Python", dir: "plugins-py", build: python },
+];
+
+fn typescript() -> Result<Command, String> {
+    let sdk = root().join("guest-sdk-ts");
+    if !sdk.join("node_modules/@bytecodealliance/componentize-js").exists() {
+        return Err("run `npm ci` in guest-sdk-ts".into());
+    }
+    let mut cmd = Command::new("node");
+    cmd.arg(sdk.join("build.mjs"));
+    Ok(cmd)
+}
+
+fn python() -> Result<Command, String> {
+    let python = std::env::var_os("PORTICO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/py-venv/bin/python"));
+    let has_toolchain =
+        Command::new(&python).args(["-c", "import componentize_py"]).output().is_ok_and(|o| o.status.success());
+    if !has_toolchain {
+        return Err(format!("{} has no componentize-py (guest-sdk-py/requirements.txt)", python.display()));
+    }
+    let mut cmd = Command::new(python);
+    cmd.arg(root().join("guest-sdk-py/build.py"));
+    Ok(cmd)
+}
+
+/// The `portico` binary cargo built beside this test.
+fn portico_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    exe.parent().and_then(|deps| deps.parent()).expect("target dir").join("portico")
+}
+
+/// Builds `plugin` of `lang` into a temporary file; `None` (loudly) when the toolchain is
+/// missing and not required.
+fn build(lang: &Language, plugin: &str, out: &std::path::Path) -> Option<Vec<u8>> {
+    let mut cmd = match (lang.build)() {
+        Ok(cmd) => cmd,
+        Err(why) if std::env::var_os("PORTICO_REQUIRE_GUEST_TOOLCHAINS").is_none() => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {} plugins: {why} ***\n", lang.name);
+            return None;
+        }
+        Err(why) => panic!("{} plugins: {why}", lang.name),
+    };
+    let output = cmd
+        .arg(root().join(lang.dir).join(plugin))
+        .arg("-o")
+        .arg(out)
+        .env("PORTICO_BIN", portico_bin())
+        .env("PORTICO_CACHE_DIR", cache_dir())
+        .output()
+        .expect("the build runs");
+    assert!(
+        output.status.success(),
+        "building {} {plugin} failed:\n{}\n{}",
+        lang.name,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(std::fs::read(out).expect("the built component"))
+}
+
+/// Runs a built component against a samples folder; the mismatches, named.
+async fn mismatches(wasm: &[u8], samples: &str) -> (usize, Vec<String>) {
+    let rt = runtime();
+    let plugin = rt.load(wasm).expect("the packed component loads");
+    let dir = root().join(samples);
+    let config = portico_model::samples::config(&dir).unwrap();
+    let samples = portico_model::samples::samples(&dir).unwrap();
+    let checked = portico_host::samples::check(rt, &plugin, samples, org(), &config, &Limits::default()).await;
+    let failed =
+        checked.iter().filter_map(|c| c.mismatch.as_ref().map(|m| format!("{}: {m}", c.sample.name))).collect();
+    (checked.len(), failed)
+}
+
+#[tokio::test]
+async fn typescript_and_python_ports_make_exactly_the_rust_plugins_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    for lang in &LANGUAGES {
+        let Some(wasm) = build(lang, "lead-event", &tmp.path().join(format!("{}.wasm", lang.name))) else { continue };
+        let (ran, failed) = mismatches(&wasm, "plugins/lead-event/samples").await;
+        assert!(failed.is_empty(), "{} lead-event:\n{}", lang.name, failed.join("\n\n"));
+        assert!(ran >= 6, "{} lead-event ran {ran} samples", lang.name);
+    }
+}
+
+#[tokio::test]
+async fn hostile_typescript_and_python_plugins_stop_at_their_named_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    for lang in &LANGUAGES {
+        let Some(wasm) = build(lang, "hostile", &tmp.path().join(format!("{}.wasm", lang.name))) else { continue };
+        // Infinite loop, memory bomb, an exception's message, a flood of logs.
+        let (ran, failed) = mismatches(&wasm, &format!("{}/hostile/samples", lang.dir)).await;
+        assert!(failed.is_empty(), "{} hostile:\n{}", lang.name, failed.join("\n\n"));
+        assert_eq!(ran, 4, "{} hostile", lang.name);
+    }
+}
