@@ -58,7 +58,8 @@ __all__ = [
     "MappingFailure", "NewRecord", "Person", "RecordBuilder", "RecordRef", "Value", "add_days",
     "add_seconds", "config", "config_or", "config_required", "config_error", "create", "date_utc",
     "describe", "fail", "find", "find_one", "found_text", "invalid_booking", "log", "mapper",
-    "minutes_until", "record", "split_name", "truncate", "upsert", "value",
+    "minutes_until", "parse_date", "parse_date_time", "record", "split_name", "to_salesforce", "truncate",
+    "upsert", "value",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -306,3 +307,51 @@ def date_utc(dt: DateTime) -> Date:
 def minutes_until(start: DateTime, later: DateTime) -> int:
     """Whole minutes from ``start`` to ``later``, rounded down."""
     return (later.seconds - start.seconds) // 60
+
+
+def to_salesforce(dt: DateTime) -> str:
+    """The Salesforce REST format of an instant: UTC with milliseconds, ``2026-11-22T14:30:00.000Z``."""
+    d = date_utc(dt)
+    secs = dt.seconds % 86_400
+    return (
+        f"{d.year:04}-{d.month:02}-{d.day:02}T{secs // 3600:02}:{secs % 3600 // 60:02}:{secs % 60:02}"
+        f".{dt.nanoseconds // 1_000_000:03}Z"
+    )
+
+
+def parse_date(text: str) -> Optional[Date]:
+    """Parses ``YYYY-MM-DD`` (a date that exists), or None."""
+    import re
+
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text, re.ASCII)
+    if not m:
+        return None
+    try:
+        d = _dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+    return Date(d.year, d.month, d.day)
+
+
+def parse_date_time(text: str) -> Optional[DateTime]:
+    """Parses an RFC 3339 timestamp (``2026-11-22T14:30:00Z``, ``…T15:30:00.250+01:00``), or None."""
+    import re
+
+    m = re.fullmatch(
+        r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})", text, re.ASCII
+    )
+    if not m:
+        return None
+    day = parse_date(m[1])
+    h, mi, s = int(m[2]), int(m[3]), int(m[4])
+    if day is None or h > 23 or mi > 59 or s > 60:
+        return None
+    zone = m[6]
+    offset = 0 if zone in ("Z", "z") else (-1 if zone[0] == "-" else 1) * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    midnight = (_dt.date(day.year, day.month, day.day) - _dt.date(1970, 1, 1)).days * 86_400
+    instant = DateTime(midnight + h * 3600 + mi * 60 + min(s, 59) - offset, int((m[5] or "0").ljust(9, "0")))
+    try:
+        date_utc(instant)  # only four-digit years can be written back or sent to Salesforce
+    except OverflowError:
+        return None
+    return instant

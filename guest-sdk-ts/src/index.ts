@@ -251,3 +251,45 @@ export function minutesUntil(from: DateTime, later: DateTime): number {
   const q = d / 60n;
   return Number(d < 0n && d % 60n !== 0n ? q - 1n : q);
 }
+
+const pad = (n: number | bigint, width = 2) => String(n).padStart(width, "0");
+
+/** The Salesforce REST format of an instant: UTC with milliseconds, `2026-11-22T14:30:00.000Z`. */
+export function toSalesforce(dt: DateTime): string {
+  const { year, month, day } = dateUtc(dt);
+  const secs = ((dt.seconds % 86_400n) + 86_400n) % 86_400n;
+  const ms = Math.floor(dt.nanoseconds / 1_000_000);
+  return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(secs / 3600n)}:${pad((secs % 3600n) / 60n)}:${pad(secs % 60n)}.${pad(ms, 3)}Z`;
+}
+
+/** Midnight UTC of a calendar day (any year, unlike `Date.UTC`, which moves 0–99 to 1900–1999). */
+function utcMidnight(year: number, month: number, day: number): Date {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  return d;
+}
+
+/** Parses `YYYY-MM-DD` (a date that exists), or `undefined`. */
+export function parseDate(text: string): CalendarDate | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const d = utcMidnight(year, month, day);
+  return d.getUTCMonth() === month - 1 && d.getUTCDate() === day ? { year, month, day } : undefined;
+}
+
+/** Parses an RFC 3339 timestamp (`2026-11-22T14:30:00Z`, `…T15:30:00.250+01:00`), or `undefined`. */
+export function parseDateTime(text: string): DateTime | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const date = parseDate(m[1]);
+  const [h, min, s] = [Number(m[2]), Number(m[3]), Number(m[4])];
+  if (!date || h > 23 || min > 59 || s > 60) return undefined;
+  const offset = /^[Zz]$/.test(m[6]) ? 0 : (m[6][0] === "-" ? -1 : 1) * (Number(m[6].slice(1, 3)) * 3600 + Number(m[6].slice(4, 6)) * 60);
+  const midnight = BigInt(utcMidnight(date.year, date.month, date.day).getTime() / 1000);
+  const seconds = midnight + BigInt(h * 3600 + min * 60 + Math.min(s, 59) - offset);
+  const nanoseconds = m[5] ? Number(m[5].padEnd(9, "0")) : 0;
+  const instant = { seconds, nanoseconds };
+  const year = dateUtc(instant).year;
+  return year >= 1 && year <= 9999 ? instant : undefined;
+}

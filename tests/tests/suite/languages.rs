@@ -1,7 +1,8 @@
 //! Plugins in TypeScript and Python, built from `plugins-ts/` and `plugins-py/` with their pinned
 //! toolchains (`guest-sdk-ts/build.mjs`, `guest-sdk-py/build.py`), packed by `portico plugin
-//! pack`, and run in the host: each port against the Rust original's samples (the same
-//! Composite requests), each hostile plugin against its named limits.
+//! pack`, and run in the host: `lead-event` and `configurable` ported to each, against the Rust
+//! originals' samples (the same Composite requests), and each hostile plugin against its named
+//! limits.
 //!
 //! The toolchains are `npm ci` in `guest-sdk-ts/` and a virtualenv in `target/py-venv` with
 //! `guest-sdk-py/requirements.txt`; `.ci/run` installs both and sets
@@ -102,10 +103,13 @@ async fn mismatches(wasm: &[u8], samples: &str) -> (usize, Vec<String>) {
 async fn typescript_and_python_ports_make_exactly_the_rust_plugins_requests() {
     let tmp = tempfile::tempdir().unwrap();
     for lang in &LANGUAGES {
-        let Some(wasm) = build(lang, "lead-event", &tmp.path().join(format!("{}.wasm", lang.name))) else { continue };
-        let (ran, failed) = mismatches(&wasm, "plugins/lead-event/samples").await;
-        assert!(failed.is_empty(), "{} lead-event:\n{}", lang.name, failed.join("\n\n"));
-        assert!(ran >= 6, "{} lead-event ran {ran} samples", lang.name);
+        for (plugin, at_least) in [("lead-event", 6), ("configurable", 3)] {
+            let out = tmp.path().join(format!("{}-{plugin}.wasm", lang.name));
+            let Some(wasm) = build(lang, plugin, &out) else { continue };
+            let (ran, failed) = mismatches(&wasm, &format!("plugins/{plugin}/samples")).await;
+            assert!(failed.is_empty(), "{} {plugin}:\n{}", lang.name, failed.join("\n\n"));
+            assert!(ran >= at_least, "{} {plugin} ran {ran} samples", lang.name);
+        }
     }
 }
 
