@@ -2,7 +2,7 @@
 
 use super::{org, root, runtime};
 use portico_host::Call;
-use portico_model::{Booking, Limits};
+use portico_model::Limits;
 use std::sync::Arc;
 
 #[tokio::test]
@@ -15,7 +15,7 @@ async fn every_example_matches_its_samples_in_the_host() {
         let dir = root().join(example.dir).join("samples");
         let config = portico_model::samples::config(&dir).unwrap();
         let samples = portico_model::samples::samples(&dir).unwrap();
-        for checked in portico_host::samples::check(&rt, &plugin, samples, org(), &config, &Limits::default()).await {
+        for checked in portico_host::samples::check(rt, &plugin, samples, org(), &config, &Limits::default()).await {
             ran += 1;
             if let Some(problem) = checked.mismatch {
                 failures.push(format!("[{}] {}: {problem}", example.name, checked.sample.name));

@@ -2,7 +2,7 @@
 //! toolchains (`guest-sdk-ts/build.mjs`, `guest-sdk-py/build.py`), packed by `portico plugin
 //! pack`, and run in the host: `lead-event` and `configurable` ported to each, against the Rust
 //! originals' samples (the same Composite requests), and each hostile plugin against its named
-//! limits.
+//! limits; and a port uploaded to the service commits a booking.
 //!
 //! The toolchains are `npm ci` in `guest-sdk-ts/` and a virtualenv in `target/py-venv` with
 //! `guest-sdk-py/requirements.txt`; `.ci/run` installs both and sets
@@ -109,6 +109,9 @@ async fn typescript_and_python_ports_make_exactly_the_rust_plugins_requests() {
             let (ran, failed) = mismatches(&wasm, &format!("plugins/{plugin}/samples")).await;
             assert!(failed.is_empty(), "{} {plugin}:\n{}", lang.name, failed.join("\n\n"));
             assert!(ran >= at_least, "{} {plugin} ran {ran} samples", lang.name);
+            if plugin == "lead-event" {
+                committed_by_the_service(lang, &wasm).await;
+            }
         }
     }
 }
@@ -123,4 +126,29 @@ async fn hostile_typescript_and_python_plugins_stop_at_their_named_limits() {
         assert!(failed.is_empty(), "{} hostile:\n{}", lang.name, failed.join("\n\n"));
         assert_eq!(ran, 4, "{} hostile", lang.name);
     }
+}
+
+/// Uploaded to the service like any plugin (approved, activated), a port commits a booking.
+async fn committed_by_the_service(lang: &Language, wasm: &[u8]) {
+    use super::service::{booking_with_id, emulator, sqlite_service};
+    let service = sqlite_service(|_| {}).await;
+    let org = emulator().await;
+    let (secret, key) = service.admin.create_tenant("acme", "Acme").await.unwrap();
+    let api = service.admin.with_key(&key);
+    api.install("acme", wasm).await.unwrap();
+    api.connect(
+        "acme",
+        &org.base_url,
+        portico_emulator::credentials::CLIENT_ID,
+        portico_emulator::credentials::CLIENT_SECRET,
+    )
+    .await
+    .unwrap();
+    let accepted = api.send_booking("acme", &secret, &booking_with_id("bk-port")).await.unwrap().ok().unwrap();
+    let job = accepted["job_id"].as_i64().unwrap();
+    let done = api.wait_for_job("acme", job, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(done["state"], "succeeded", "{} lead-event in the service: {done}", lang.name);
+    let events = org.org.records("Event").into_iter().filter(|e| e["Booking_Id__c"] == "bk-port").count();
+    assert_eq!(events, 1, "{}: the Event is in the org", lang.name);
+    service.running.shutdown().await.unwrap();
 }
