@@ -29,6 +29,9 @@ pub struct RuntimeConfig {
     pub epoch_tick_ms: u64,
     /// Pre-linked plugins kept in memory (least recently used are dropped).
     pub loaded_plugins: usize,
+    /// Bytes of a pool slot's linear memory kept resident between instances and reset in
+    /// place, instead of being returned to the kernel (and faulted in again by the next one).
+    pub memory_keep_resident: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -42,6 +45,7 @@ impl Default for RuntimeConfig {
             max_wasm_stack: 512 << 10,
             epoch_tick_ms: 1,
             loaded_plugins: 256,
+            memory_keep_resident: 4 << 20,
         }
     }
 }
@@ -69,7 +73,7 @@ pub(super) fn build(rc: &RuntimeConfig) -> anyhow::Result<Engine> {
         // PAGEMAP_SCAN where the kernel has it) instead of unmapping them: no page faults on the
         // next instance and no TLB shootdowns across cores, which dominate at high rates.
         .pagemap_scan(wasmtime::Enabled::Auto)
-        .linear_memory_keep_resident(4 << 20)
+        .linear_memory_keep_resident(rc.memory_keep_resident)
         .table_keep_resident(16 << 10)
         .decommit_batch_size(16);
 

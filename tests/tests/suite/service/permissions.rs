@@ -4,8 +4,8 @@
 //! the operation needs. A refusal must also change nothing, so the operations are called with
 //! bodies that would succeed.
 
-use super::{Service, sqlite_service};
-use portico_host::service::ops::Permission;
+use super::{Service, emulator, sqlite_service, tenant};
+use portico_host::service::ops::{Permission, Principal};
 use serde_json::{Value, json};
 
 /// An operation: method, path (`{t}` is the tenant), body, and the permission it needs
@@ -125,5 +125,45 @@ async fn each_permission_opens_exactly_its_operations() {
     // the one key allowed to set it.
     let children = owner.get("/v1/tenants/acme/children").await.unwrap().ok().unwrap();
     assert_eq!(children.as_array().unwrap().len(), 1, "only the children:manage key made one: {children}");
+    service.running.shutdown().await.unwrap();
+}
+
+/// The mapping editor's preview needs `mappings:edit`; previewing on a job's booking also needs
+/// `jobs:view`, since that booking is the tenant's data.
+#[tokio::test]
+async fn previewing_on_a_jobs_booking_needs_jobs_view() {
+    use portico_host::service::ops::mapping_spec::Mapping;
+    use portico_host::service::ops::mappings::{PreviewBooking, preview};
+    use portico_host::service::ops::{Actor, Permissions, TenantGrant};
+    let service = sqlite_service(|_| {}).await;
+    let org = emulator().await;
+    tenant(&service, "acme", "configurable", &org).await;
+    let mapping = Mapping::from_json(
+        r#"{"records": [{"sobject": "Lead", "fields": {"LastName": "{attendee.last_name}", "Company": "x"}}]}"#,
+    )
+    .unwrap();
+    let editor = |permissions: &[Permission]| Principal {
+        actor: Actor::Key { prefix: "test".into() },
+        address: None,
+        platform: Permissions::NONE,
+        platform_needs_2fa: false,
+        grants: vec![TenantGrant {
+            tenant: "acme".into(),
+            role: "editor".into(),
+            permissions: Permissions::of(permissions),
+            via: None,
+            needs_2fa: false,
+        }],
+        session: None,
+    };
+    let state = service.state();
+    let only_edit = editor(&[Permission::MappingsEdit]);
+    let sample = preview(state, &only_edit, "acme", &mapping, PreviewBooking::Sample).await.unwrap();
+    assert!(sample.result.is_ok(), "{:?}", sample.result);
+    let refused = preview(state, &only_edit, "acme", &mapping, PreviewBooking::Job(1)).await.unwrap_err();
+    assert_eq!(refused.status, 403, "{}", refused.message);
+    let both = editor(&[Permission::MappingsEdit, Permission::JobsView]);
+    let missing = preview(state, &both, "acme", &mapping, PreviewBooking::Job(999)).await.unwrap_err();
+    assert_eq!(missing.status, 404, "past the permission, the job is looked up: {}", missing.message);
     service.running.shutdown().await.unwrap();
 }
