@@ -136,7 +136,11 @@ impl Sample {
         };
         let expected: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| Mismatch::BadExpected(e.to_string()))?;
-        if &expected == request { Ok(()) } else { Err(Mismatch::Differs { expected: Box::new(expected), actual: Box::new(request.clone()) }) }
+        if &expected == request {
+            Ok(())
+        } else {
+            Err(Mismatch::Differs { expected: Box::new(expected), actual: Box::new(request.clone()) })
+        }
     }
 
     /// Whether blessing may write this sample's expected request: the mapping succeeded and
