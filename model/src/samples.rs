@@ -77,7 +77,7 @@ pub enum Mismatch {
         /// The request the mapping produced.
         actual: Box<serde_json::Value>,
     },
-    /// The expected file is not JSON.
+    /// An expected file is unusable (not JSON, or an empty expected error).
     BadExpected(String),
     /// The Composite request differs from the expected one.
     Differs {
@@ -100,7 +100,7 @@ impl fmt::Display for Mismatch {
             Mismatch::NoExpected { actual } => {
                 write!(f, "no expected file (bless the samples to write it); actual:\n{}", pretty(actual))
             }
-            Mismatch::BadExpected(e) => write!(f, "the expected file is not JSON: {e}"),
+            Mismatch::BadExpected(e) => write!(f, "the expected file is unusable: {e}"),
             Mismatch::Differs { expected, actual } => write!(
                 f,
                 "the Composite request differs.\nexpected:\n{}\nactual:\n{}",
@@ -122,6 +122,12 @@ impl Sample {
     pub fn compare(&self, outcome: Result<(), String>, request: &serde_json::Value) -> Result<(), Mismatch> {
         if let Ok(want) = std::fs::read_to_string(&self.expected_error) {
             let want = want.trim().to_owned();
+            if want.is_empty() {
+                return Err(Mismatch::BadExpected(format!(
+                    "{} is empty: it must hold text the error contains",
+                    self.expected_error.display()
+                )));
+            }
             return match outcome {
                 Err(got) if got.contains(&want) => Ok(()),
                 Err(got) => Err(Mismatch::OtherError { want, got }),
@@ -183,6 +189,9 @@ mod tests {
         assert!(matches!(&wrong, Mismatch::OtherError { want, .. } if want == "LastName"));
         assert!(!sample.blessable(&wrong), "an expected error is never overwritten");
         assert!(sample.compare(Err("LastName is required".into()), &serde_json::Value::Null).is_ok());
+        std::fs::write(dir.join("s.expected-error.txt"), " \n").unwrap();
+        let empty = sample.compare(Err("anything".into()), &serde_json::Value::Null).unwrap_err();
+        assert!(matches!(empty, Mismatch::BadExpected(_)), "an empty expected error accepts nothing");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -180,10 +180,13 @@ impl Runtime {
             _ if over_log_limit => Err(limits.exceeded(Limit::LogBytes).into()),
             Err(_elapsed) => Err(limits.exceeded(Limit::WallClock).into()),
             Ok(Err(e)) => Err(classify(e, &limits, &data, self.config.max_wasm_stack, &stderr)),
-            // A runtime that turns a refused memory growth into an exception (Python's
-            // MemoryError) and then fails still hit the memory cap: say so, not its message.
-            Ok(Ok(Err(_))) if data.memory.hit => Err(limits.exceeded(Limit::Memory).into()),
-            Ok(Ok(Err(e))) => Err(InvokeError::Mapping(mapping_error_from_wit(e))),
+            Ok(Ok(Err(e))) => match mapping_error_from_wit(e) {
+                // A runtime that turns a refused memory growth into an exception (Python's
+                // MemoryError) and fails with it hit the memory cap: say so, not its message.
+                // The plugin's own errors (invalid booking, config, a host refusal) stand.
+                MappingError::Other(_) if data.memory.hit => Err(limits.exceeded(Limit::Memory).into()),
+                e => Err(InvokeError::Mapping(e)),
+            },
             Ok(Ok(Ok(()))) => data.session.finish().cloned().map_err(|e| InvokeError::Mapping(MappingError::Host(e))),
         };
         let usage = Usage {

@@ -85,7 +85,7 @@ pub fn page(viewer: &Viewer, tenant: Option<InTenant<'_>>, title: &str, body: Ma
                         @if let Some((since, reason)) = tenant.and_then(|t| t.suspended) {
                             div.banner #suspended role="status" {
                                 strong { "This tenant is suspended" } " since " (time(since)) ": " (reason) ". "
-                                "Bookings are still received and kept; none is written to Salesforce until the platform resumes it."
+                                "Bookings are still received and kept; no new one is written to Salesforce (and no preview runs) until the platform resumes it."
                             }
                         }
                         h1 { (title) }

@@ -30,11 +30,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, Path(tenant): P
     } else {
         Vec::new()
     };
-    let roles = if may.has(Permission::UsersManage) || may.has(Permission::RolesManage) {
-        console_try!(viewer, ops::members::roles(&state, who, t).await)
-    } else {
-        Vec::new()
-    };
+    let roles = console_try!(viewer, ops::members::roles(&state, who, t).await);
     let keys = if may.has(Permission::KeysManage) {
         Some(console_try!(viewer, ops::keys::list(&state, who, t).await))
     } else {

@@ -179,7 +179,14 @@ pub async fn preview(
     mapping: &Mapping,
     on: PreviewBooking,
 ) -> OpResult<Preview> {
-    open(ops, who, tenant, Permission::MappingsEdit, "preview-mapping").await?;
+    let t = open(ops, who, tenant, Permission::MappingsEdit, "preview-mapping").await?;
+    if t.suspended_at.is_some() {
+        // A preview runs the plugin against the org: it spends what a suspension stops.
+        return Err(ApiError::conflict(
+            "tenant-suspended",
+            "the platform has suspended this tenant: nothing runs until it is resumed",
+        ));
+    }
     let inner = &ops.inner;
     let ctx = inner
         .contexts

@@ -210,6 +210,12 @@ async fn suspension_pauses_a_tenant_and_loses_nothing(service: Service) {
     assert_eq!(acme.get(&format!("/jobs/{job}")).await["state"], "pending", "nothing of acme's ran");
     let log = acme.get("/security-events").await;
     assert!(log.to_string().contains("tenant-suspended"), "{log}");
+    // Nor does a preview run the plugin against the org.
+    use portico_host::service::ops::mappings::{PreviewBooking, preview};
+    let operator = portico_host::service::ops::Principal::operator();
+    let mapping = portico_host::service::ops::mapping_spec::Mapping::default();
+    let refused = preview(service.state(), &operator, "acme", &mapping, PreviewBooking::Sample).await.unwrap_err();
+    assert_eq!((refused.status.as_u16(), refused.code), (409, "tenant-suspended"), "{}", refused.message);
 
     let resumed = service.admin.post("/v1/tenants/acme/resume", &json!({})).await.unwrap().ok().unwrap();
     assert!(resumed["suspended_at"].is_null(), "{resumed}");

@@ -56,7 +56,7 @@ fn table() -> Vec<Row> {
         ("DELETE", "/v1/tenants/{t}/users/nobody", None, Some(UsersManage)),
         ("POST", "/v1/tenants/{t}/users/nobody/password-reset", Some(json!({})), Some(UsersManage)),
         ("PUT", "/v1/tenants/{t}/security-policy", Some(json!({"require_2fa": false})), Some(UsersManage)),
-        ("GET", "/v1/tenants/{t}/roles", None, Some(UsersManage)),
+        ("GET", "/v1/tenants/{t}/roles", None, None),
         ("PUT", "/v1/tenants/{t}/roles/made-here", Some(json!({"permissions": ["roles:manage"]})), Some(RolesManage)),
         ("DELETE", "/v1/tenants/{t}/roles/made-nowhere", None, Some(RolesManage)),
         ("GET", "/v1/tenants/{t}/keys", None, Some(KeysManage)),
