@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds a Python Portico plugin into a sandboxed component:
 
-    python guest-sdk-py/build.py <plugin-dir> [-o <out.wasm>]
+    python guest-sdk-py/build.py <plugin-dir> [-o <out.wasm>] [--no-pack]
 
 1. makes a component of the ``mapper`` world from ``<plugin-dir>/src/app.py`` with componentize-py
    (the bindings, ``wit_world``, are generated from ``wit/`` as it builds; this SDK is on the
@@ -27,13 +27,18 @@ REPO = SDK.parent
 
 def main() -> int:
     args = sys.argv[1:]
+    # --no-pack: stop before `portico plugin pack` and write the bare component (for tools that
+    # embed the manifest themselves, such as the test suite).
+    no_pack = "--no-pack" in args
+    if no_pack:
+        args.remove("--no-pack")
     out = None
     if "-o" in args:
         i = args.index("-o")
         out = Path(args[i + 1]).resolve()
         del args[i : i + 2]
     if len(args) != 1:
-        print("usage: python guest-sdk-py/build.py <plugin-dir> [-o <out.wasm>]", file=sys.stderr)
+        print("usage: python guest-sdk-py/build.py <plugin-dir> [-o <out.wasm>] [--no-pack]", file=sys.stderr)
         return 2
     plugin = Path(args[0]).resolve()
     name = plugin.name
@@ -62,6 +67,10 @@ def main() -> int:
     if built.returncode != 0:
         return built.returncode
     print(f"componentized ({raw.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
+
+    if no_pack:
+        shutil.copyfile(raw, target)
+        return 0
 
     started = time.monotonic()
     portico = os.environ.get("PORTICO_BIN") or next(

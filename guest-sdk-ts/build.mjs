@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds a TypeScript (or JavaScript) Portico plugin into a sandboxed component:
-//   node guest-sdk-ts/build.mjs <plugin-dir> [-o <out.wasm>]
+//   node guest-sdk-ts/build.mjs <plugin-dir> [-o <out.wasm>] [--no-pack]
 // 1. type-checks it (tsc, strict), 2. bundles src/index.ts with the SDK (esbuild; the
 // `portico:mapper/*` imports stay imports), 3. makes a component of the `mapper` world with
 // componentize-js, without the WASI features a mapping does not need (no HTTP, no clocks, no
@@ -18,10 +18,14 @@ import { fileURLToPath } from "node:url";
 const sdk = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(sdk, "..");
 const args = process.argv.slice(2);
+// --no-pack: stop before `portico plugin pack` and write the bare component (for tools that
+// embed the manifest themselves, such as the test suite).
+const noPack = args.includes("--no-pack");
+if (noPack) args.splice(args.indexOf("--no-pack"), 1);
 const outAt = args.indexOf("-o");
 const out = outAt >= 0 ? resolve(args.splice(outAt, 2)[1]) : undefined;
 if (args.length !== 1) {
-  console.error("usage: node guest-sdk-ts/build.mjs <plugin-dir> [-o <out.wasm>]");
+  console.error("usage: node guest-sdk-ts/build.mjs <plugin-dir> [-o <out.wasm>] [--no-pack]");
   process.exit(2);
 }
 const dir = resolve(args[0]);
@@ -71,6 +75,11 @@ const { component } = await componentize({
 const raw = join(work, "component.wasm");
 writeFileSync(raw, component);
 step(`componentized (${(component.length / 1e6).toFixed(1)} MB)`, t);
+
+if (noPack) {
+  writeFileSync(target, component);
+  process.exit(0);
+}
 
 t = performance.now();
 const portico =

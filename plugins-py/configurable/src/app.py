@@ -3,6 +3,7 @@ without code. The same samples as the Rust original (``plugins/configurable/samp
 the same Composite requests; the mapping's format is documented there (``src/lib.rs``)."""
 
 import json
+import re
 from typing import Any, Dict, Optional
 
 from portico_plugin import (
@@ -50,8 +51,12 @@ def map(booking: Booking) -> None:
     refs: Dict[str, Any] = {}
     describes: Dict[str, Any] = {}
     for i, entry in enumerate(records):
-        spec = _obj(entry) or fail(f"records[{i}] is not an object")
-        sobject = _str(spec.get("sobject")) or fail(f'records[{i}] needs a "sobject" string')
+        spec = _obj(entry)
+        if spec is None:
+            fail(f"records[{i}] is not an object")
+        sobject = _str(spec.get("sobject"))
+        if sobject is None:
+            fail(f'records[{i}] needs a "sobject" string')
         here = f"records[{i}] ({sobject})"
         if sobject not in describes:
             describes[sobject] = describe(sobject)
@@ -59,7 +64,9 @@ def map(booking: Booking) -> None:
 
         if "find" in spec:
             find = _obj(spec["find"]) or {}
-            field = _str(find.get("field")) or fail(f'{here}: find needs "field"')
+            field = _str(find.get("field"))
+            if field is None:
+                fail(f'{here}: find needs "field"')
             value = render(_str(find.get("value")) or "", booking, here)
             found = find_one(sobject, field, value, ["Id"])
             if found is not None:
@@ -81,7 +88,9 @@ def map(booking: Booking) -> None:
                 rec.set(field, value)
         if "upsert" in spec:
             u = _obj(spec["upsert"]) or {}
-            key_field = _str(u.get("field")) or fail(f'{here}: upsert needs "field"')
+            key_field = _str(u.get("field"))
+            if key_field is None:
+                fail(f'{here}: upsert needs "field"')
             staged = upsert(rec, key_field, render(_str(u.get("key")) or "", booking, here))
         else:
             staged = create(rec)
@@ -143,6 +152,7 @@ def render(template: str, b: Booking, here: str) -> str:
 
 
 NUMERIC = {"DOUBLE", "CURRENCY", "PERCENT", "INT", "LONG"}
+DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def convert(info, field: str, template: str, b: Booking, refs: Dict[str, Any], here: str) -> Any:
@@ -154,7 +164,8 @@ def convert(info, field: str, template: str, b: Booking, refs: Dict[str, Any], h
     text = render(template, b, here)
     if text == "":
         return None
-    kind = next((f.type.name for f in info.fields if f.name == field), None)
+    # Salesforce field names are case-insensitive, as the host's describe lookup is.
+    kind = next((f.type.name for f in info.fields if f.name.lower() == field.lower()), None)
 
     def bad(what: str):
         fail(f"{here}: `{text}` is not {what}")
@@ -167,8 +178,8 @@ def convert(info, field: str, template: str, b: Booking, refs: Dict[str, Any], h
     if kind == "BOOLEAN":
         return True if text == "true" else False if text == "false" else bad("true or false")
     if kind in NUMERIC:
-        try:
-            return float(text.strip())
-        except ValueError:
+        # Decimal notation only, as Rust's f64 parse (no 1_000, no non-ASCII digits).
+        if not DECIMAL.fullmatch(text.strip()):
             bad("a number")
+        return float(text.strip())
     return text

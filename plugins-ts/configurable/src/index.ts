@@ -127,6 +127,7 @@ function render(template: string, b: Booking, here: string): string {
 }
 
 const NUMERIC = new Set(["double", "currency", "percent", "int", "long"]);
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function convert(
   info: SObjectInfo,
@@ -142,7 +143,8 @@ function convert(
   }
   const text = render(template, b, here);
   if (text === "") return undefined;
-  const type = info.fields.find((f) => f.name === field)?.type;
+  // Salesforce field names are case-insensitive, as the host's describe lookup is.
+  const type = info.fields.find((f) => f.name.toLowerCase() === field.toLowerCase())?.type;
   const bad = (what: string): never => fail(`${here}: \`${text}\` is not ${what}`);
   switch (type) {
     case "datetime":
@@ -155,8 +157,9 @@ function convert(
       return text === "true" ? true : text === "false" ? false : bad("true or false");
     default:
       if (type !== undefined && NUMERIC.has(type)) {
-        const n = Number(text.trim());
-        return text.trim() !== "" && Number.isFinite(n) ? n : bad("a number");
+        // Decimal notation only, as Rust's f64 parse (no 0x…, 0b…, 0o…).
+        const t = text.trim();
+        return DECIMAL.test(t) ? Number(t) : bad("a number");
       }
       return text;
   }

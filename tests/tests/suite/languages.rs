@@ -1,6 +1,6 @@
 //! Plugins in TypeScript and Python, built from `plugins-ts/` and `plugins-py/` with their pinned
-//! toolchains (`guest-sdk-ts/build.mjs`, `guest-sdk-py/build.py`), packed by `portico plugin
-//! pack`, and run in the host: `lead-event` and `configurable` ported to each, against the Rust
+//! toolchains (`guest-sdk-ts/build.mjs`, `guest-sdk-py/build.py`), packed as `portico plugin
+//! pack` packs (`portico_host::pack`, in this process), and run in the host: `lead-event` and `configurable` ported to each, against the Rust
 //! originals' samples (the same Composite requests), and each hostile plugin against its named
 //! limits; and a port uploaded to the service commits a booking.
 //!
@@ -8,7 +8,7 @@
 //! `guest-sdk-py/requirements.txt`; `.ci/run` installs both and sets
 //! `PORTICO_REQUIRE_GUEST_TOOLCHAINS=1`, which turns a missing one into a failure.
 
-use super::{cache_dir, org, root, runtime};
+use super::{org, root, runtime};
 use portico_model::Limits;
 use std::path::PathBuf;
 use std::process::Command;
@@ -50,14 +50,9 @@ fn python() -> Result<Command, String> {
     Ok(cmd)
 }
 
-/// The `portico` binary cargo built beside this test.
-fn portico_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary");
-    exe.parent().and_then(|deps| deps.parent()).expect("target dir").join("portico")
-}
-
-/// Builds `plugin` of `lang` into a temporary file; `None` (loudly) when the toolchain is
-/// missing and not required.
+/// Builds `plugin` of `lang` (the language's build without its last step, `portico plugin
+/// pack`, which this process does); `None` (loudly) when the toolchain is missing and not
+/// required.
 fn build(lang: &Language, plugin: &str, out: &std::path::Path) -> Option<Vec<u8>> {
     let mut cmd = match (lang.build)() {
         Ok(cmd) => cmd,
@@ -72,8 +67,7 @@ fn build(lang: &Language, plugin: &str, out: &std::path::Path) -> Option<Vec<u8>
         .arg(root().join(lang.dir).join(plugin))
         .arg("-o")
         .arg(out)
-        .env("PORTICO_BIN", portico_bin())
-        .env("PORTICO_CACHE_DIR", cache_dir())
+        .arg("--no-pack")
         .output()
         .expect("the build runs");
     assert!(
@@ -83,7 +77,10 @@ fn build(lang: &Language, plugin: &str, out: &std::path::Path) -> Option<Vec<u8>
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    Some(std::fs::read(out).expect("the built component"))
+    // `portico plugin pack`'s work, in this process: no `portico` binary that could be stale.
+    let bare = std::fs::read(out).expect("the built component");
+    let manifest = std::fs::read_to_string(root().join(lang.dir).join(plugin).join("portico.toml")).unwrap();
+    Some(portico_host::pack::pack(&bare, &manifest).expect("the manifest packs"))
 }
 
 /// Runs a built component against a samples folder; the mismatches, named.

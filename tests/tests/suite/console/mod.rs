@@ -204,8 +204,17 @@ impl Browser {
         let (css_js, text_js) = (json!(css), json!(text));
         let check =
             format!("const e = document.querySelector({css_js}); return !!e && e.innerText.includes({text_js});");
-        self.until(&format!("`{text}` in `{css}`"), &check).await;
-        self.find(css).await.text().await.unwrap()
+        // The text is read in the page, in one script: an element found first and read after
+        // could have been swapped out in between (the job list refreshes itself).
+        let read = format!("const e = document.querySelector({css_js}); return e ? e.innerText : null;");
+        loop {
+            self.until(&format!("`{text}` in `{css}`"), &check).await;
+            if let Value::String(found) = self.js(&read, vec![]).await
+                && found.contains(text)
+            {
+                return found;
+            }
+        }
     }
 
     /// Waits until no htmx request is in flight.
