@@ -77,7 +77,8 @@ impl utoipa::Modify for BearerAuth {
 ///
 /// - authenticated (the document's `api_key` or `session`, not `security(())`): 401, 403 and
 ///   429 (the [`Principal`](crate::service::ops::Principal) extractor and the permission every
-///   operation checks); 404 where a tenant is named (another tenant's things are not found);
+///   operation checks); 404 where a tenant is named (another tenant's things are not found;
+///   for the unauthenticated ingestion, a path that matches no route);
 /// - with parameters or a body: 400 (the [`Path`](super::extract::Path) and
 ///   [`Query`](super::extract::Query) extractors, or a body that cannot be read);
 /// - authenticated, or an `accounts` operation, with a JSON body: 413, 415 and 422 (the [`Json`](super::extract::Json)
@@ -91,6 +92,8 @@ const NO_KEY: &str =
 const ROLE: &str = "the caller's role lacks the permission this needs (the message names it), two-factor authentication \
      is required first, or a signed-in request that changes something lacks its CSRF token";
 const NOT_FOUND: &str = "no such tenant or resource; another tenant's look exactly the same";
+const NO_ROUTE: &str = "the path names no endpoint: a tenant id holding `/`, say (an unknown tenant's deliveries \
+     answer 401, as a bad signature does)";
 const LOCKED_OUT: &str = "too many failed authentications from this address; see `Retry-After`";
 const TOO_LARGE: &str = "the body is larger than the service accepts";
 const NOT_JSON: &str = "the body is not sent as `Content-Type: application/json`";
@@ -110,12 +113,12 @@ impl utoipa::Modify for CommonErrors {
                 if has_params || body.is_some() {
                     add(operation, "400", MALFORMED);
                 }
+                if names_tenant {
+                    add(operation, "404", if authenticated { NOT_FOUND } else { NO_ROUTE });
+                }
                 if authenticated {
                     add(operation, "401", NO_KEY);
                     add(operation, "403", ROLE);
-                    if names_tenant {
-                        add(operation, "404", NOT_FOUND);
-                    }
                     add(operation, "429", LOCKED_OUT);
                     if let Some(RefOr::T(locked)) = operation.responses.responses.get_mut("429") {
                         let mut seconds = Header::new(Object::with_type(Type::Integer));
