@@ -3,7 +3,7 @@
 //! Salesforce), replays, and the audit trail.
 
 use super::layout::{self, Section};
-use super::{Viewer, fragment, go};
+use super::{Viewer, fragment};
 use crate::console_try;
 use crate::service::AppState;
 use crate::service::ops::jobs::JobQuery;
@@ -204,10 +204,7 @@ pub async fn replay(
     viewer: Viewer,
     Path((tenant, id)): Path<(String, i64)>,
 ) -> Response {
-    match ops::jobs::replay(&state, &viewer.who, &tenant, id).await {
-        Ok(()) => go(true, &format!("/t/{tenant}/jobs/{id}")),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    super::go_after(ops::jobs::replay(&state, &viewer.who, &tenant, id).await, |()| format!("/t/{tenant}/jobs/{id}"))
 }
 
 /// `POST /t/{tenant}/jobs/replay`: every failed job.

@@ -206,6 +206,15 @@ pub async fn tenant_page(
     layout::page(viewer, Some(here), title, body).into_response()
 }
 
+/// After an operation that changes something: the browser goes to the page `to` names for
+/// its answer, or the refusal is shown, with its status, where the form asked.
+pub fn go_after<T>(result: Result<T, ApiError>, to: impl FnOnce(T) -> String) -> Response {
+    match result {
+        Ok(v) => go(true, &to(v)),
+        Err(e) => (e.status, layout::problem(&e)).into_response(),
+    }
+}
+
 /// An htmx fragment from an operation's answer: `ok` renders what it returned; a refusal is
 /// the problem, with its status, for the target to show.
 pub fn fragment<T>(result: Result<T, ApiError>, ok: impl FnOnce(T) -> maud::Markup) -> Response {

@@ -2,8 +2,8 @@
 //! overview), the service's health (jobs per state across tenants, workers, the tenants with
 //! failures and their Salesforce calls) and the platform's security log.
 
+use super::Viewer;
 use super::layout::{self, req};
-use super::{Viewer, go};
 use crate::console_try;
 use crate::service::AppState;
 use crate::service::ops::{self, Permission};
@@ -90,8 +90,5 @@ pub struct NewTenantForm {
 pub async fn create_tenant(State(state): State<AppState>, viewer: Viewer, Form(f): Form<NewTenantForm>) -> Response {
     let new =
         ops::tenants::NewTenant { id: f.id.trim().to_owned(), name: f.name.trim().to_owned(), max_concurrency: None };
-    match ops::tenants::create(&state, &viewer.who, new).await {
-        Ok(created) => go(true, &format!("/t/{}", created.tenant.id)),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    super::go_after(ops::tenants::create(&state, &viewer.who, new).await, |c| format!("/t/{}", c.tenant.id))
 }

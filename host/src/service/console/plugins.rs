@@ -3,7 +3,7 @@
 //! activation and roll-back; the settings form generated from the manifest's keys.
 
 use super::layout::{self, Section};
-use super::{Viewer, fragment, go};
+use super::{Viewer, fragment};
 use crate::console_try;
 use crate::service::ops::{self, Permission};
 use crate::service::{ApiError, AppState};
@@ -184,10 +184,9 @@ pub async fn upload(
         )
             .into_response();
     };
-    match ops::plugins::upload(&state, &viewer.who, &tenant, bytes).await {
-        Ok((v, _)) => go(true, &format!("/t/{tenant}/plugins/{}", v.version.digest)),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    super::go_after(ops::plugins::upload(&state, &viewer.who, &tenant, bytes).await, |(v, _)| {
+        format!("/t/{tenant}/plugins/{}", v.version.digest)
+    })
 }
 
 /// `GET /t/{tenant}/plugins/{digest}`: one version, its permissions and the approval tree.
@@ -349,8 +348,7 @@ pub async fn activate(
 
 /// `POST /t/{tenant}/plugins/rollback`.
 pub async fn roll_back(State(state): State<AppState>, viewer: Viewer, Path(tenant): Path<String>) -> Response {
-    match ops::plugins::roll_back(&state, &viewer.who, &tenant).await {
-        Ok(a) => go(true, &format!("/t/{tenant}/plugins/{}", a.active)),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    super::go_after(ops::plugins::roll_back(&state, &viewer.who, &tenant).await, |a| {
+        format!("/t/{tenant}/plugins/{}", a.active)
+    })
 }

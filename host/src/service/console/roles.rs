@@ -2,7 +2,7 @@
 //! defining, editing or deleting one (`roles:manage`).
 
 use super::layout::{self, req};
-use super::{Viewer, fragment, go};
+use super::{Viewer, fragment};
 use crate::service::AppState;
 use crate::service::ops::{self, BuiltinRole, Permission, Permissions};
 use crate::store::RoleRow;
@@ -92,8 +92,7 @@ pub async fn delete_role(
     viewer: Viewer,
     Path((tenant, name)): Path<(String, String)>,
 ) -> Response {
-    match ops::members::delete_role(&state, &viewer.who, &tenant, &name).await {
-        Ok(()) => go(true, &format!("/t/{tenant}/team")),
-        Err(e) => fragment::<()>(Err(e), |()| html! {}),
-    }
+    super::go_after(ops::members::delete_role(&state, &viewer.who, &tenant, &name).await, |()| {
+        format!("/t/{tenant}/team")
+    })
 }

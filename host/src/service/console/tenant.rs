@@ -147,18 +147,12 @@ pub async fn suspend(
     Path(tenant): Path<String>,
     axum::Form(f): axum::Form<SuspendForm>,
 ) -> Response {
-    match ops::tenants::suspend(&state, &viewer.who, &tenant, &f.reason).await {
-        Ok(t) => go(true, &format!("/t/{}", t.id)),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    super::go_after(ops::tenants::suspend(&state, &viewer.who, &tenant, &f.reason).await, |t| format!("/t/{}", t.id))
 }
 
 /// `POST /t/{tenant}/resume` (platform staff).
 pub async fn resume(State(state): State<AppState>, viewer: Viewer, Path(tenant): Path<String>) -> Response {
-    match ops::tenants::resume(&state, &viewer.who, &tenant).await {
-        Ok(t) => go(true, &format!("/t/{}", t.id)),
-        Err(e) => (e.status, layout::problem(&e)).into_response(),
-    }
+    super::go_after(ops::tenants::resume(&state, &viewer.who, &tenant).await, |t| format!("/t/{}", t.id))
 }
 
 /// `POST /t/{tenant}/limits` (platform staff): the non-empty fields are this tenant's
