@@ -119,15 +119,13 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
         PluginCommand::Pack(args) => super::plugin_test::pack(args, cache_dir),
         PluginCommand::Check { component } => {
             let rt = runtime(RuntimeConfig::default(), cache_dir)?;
-            let bytes = read(&component)?;
-            let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
+            let plugin = load(&rt, &component)?;
             print!("{}", inspect::report(&plugin, rt.config()));
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Permissions { component, describe, out } => {
             let rt = runtime(RuntimeConfig::default(), cache_dir)?;
-            let bytes = read(&component)?;
-            let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
+            let plugin = load(&rt, &component)?;
             let org = describe.as_deref().map(LocalOrg::load).transpose()?;
             let lookup = |name: &str| org.as_ref().and_then(|o| o.describe_sync(name)).map(|d| (*d).clone());
             let xml = portico_model::permissions::permission_set_xml(&plugin.manifest, &lookup);
@@ -149,21 +147,11 @@ pub(super) async fn run(cmd: PluginCommand, cache_dir: Option<PathBuf>) -> anyho
                 tenant = serde_json::from_str(&text)
                     .with_context(|| format!("{} is not a JSON object of strings", path.display()))?;
             }
-            for kv in config {
-                let Some((k, v)) = kv.split_once('=') else { bail!("--config takes KEY=VALUE, not `{kv}`") };
-                tenant.insert(k.to_owned(), v.to_owned());
-            }
-            let limits: Limits = match limits {
-                Some(path) => toml::from_str(
-                    &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
-                )
-                .with_context(|| format!("{} is not a valid limits file", path.display()))?,
-                None => Limits::default(),
-            };
+            set_config(&mut tenant, &config)?;
+            let limits = read_limits(limits.as_deref())?;
             let rc = RuntimeConfig { fuel, limits: limits.clone(), ..RuntimeConfig::default() };
             let rt = runtime(rc, cache_dir)?;
-            let bytes = read(&component)?;
-            let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", component.display()))?;
+            let plugin = load(&rt, &component)?;
             let client = org.client()?.map(Arc::new);
             let crm: Arc<dyn portico_model::Crm> = match (&client, &describe) {
                 (Some(c), _) => c.clone(),
@@ -219,8 +207,26 @@ pub(super) async fn commit(
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+/// Reads and loads a component with every check the host makes, naming the file in a refusal.
+pub(super) fn load(rt: &crate::runtime::Runtime, path: &Path) -> anyhow::Result<Arc<crate::runtime::Plugin>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    rt.load(&bytes).with_context(|| format!("{} was refused", path.display()))
+}
+
+/// `--config KEY=VALUE` pairs, over what `config` holds.
+pub(super) fn set_config(config: &mut BTreeMap<String, String>, pairs: &[String]) -> anyhow::Result<()> {
+    for kv in pairs {
+        let Some((k, v)) = kv.split_once('=') else { bail!("--config takes KEY=VALUE, not `{kv}`") };
+        config.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(())
+}
+
+/// `--limits <file>` (TOML, keys as in `[limits]`) over the defaults.
+pub(super) fn read_limits(path: Option<&Path>) -> anyhow::Result<Limits> {
+    let Some(path) = path else { return Ok(Limits::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a valid limits file", path.display()))
 }
 
 pub(super) fn print_outcome(outcome: &Outcome) -> ExitCode {

@@ -1,11 +1,12 @@
 //! `portico plugin test` and `portico plugin pack`: testing and packaging a plugin whatever
 //! language built it.
 
+use super::plugin::{load, read_limits, set_config};
 use super::runtime;
 use crate::runtime::RuntimeConfig;
 use anyhow::{Context, bail};
+use portico_model::LocalOrg;
 use portico_model::samples::Mismatch;
-use portico_model::{Limits, LocalOrg};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,21 +50,11 @@ pub(super) struct PackArgs {
 }
 
 pub(super) async fn test(args: TestArgs, cache_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let limits: Limits = match &args.limits {
-        Some(path) => {
-            toml::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
-                .with_context(|| format!("{} is not a valid limits file", path.display()))?
-        }
-        None => Limits::default(),
-    };
+    let limits = read_limits(args.limits.as_deref())?;
     let rt = runtime(RuntimeConfig { limits: limits.clone(), ..RuntimeConfig::default() }, cache_dir)?;
-    let bytes = std::fs::read(&args.component).with_context(|| format!("reading {}", args.component.display()))?;
-    let plugin = rt.load(&bytes).with_context(|| format!("{} was refused", args.component.display()))?;
+    let plugin = load(&rt, &args.component)?;
     let mut config = portico_model::samples::config(&args.samples).map_err(anyhow::Error::msg)?;
-    for kv in &args.config {
-        let Some((k, v)) = kv.split_once('=') else { bail!("--config takes KEY=VALUE, not `{kv}`") };
-        config.insert(k.to_owned(), v.to_owned());
-    }
+    set_config(&mut config, &args.config)?;
     let samples = portico_model::samples::samples(&args.samples)
         .with_context(|| format!("reading the samples in {}", args.samples.display()))?;
     if samples.is_empty() {
