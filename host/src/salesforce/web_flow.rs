@@ -43,28 +43,30 @@ impl oauth2::ExtraTokenFields for SalesforceFields {}
 
 type Token = oauth2::StandardTokenResponse<SalesforceFields, oauth2::basic::BasicTokenType>;
 
-/// A client before its endpoints are set.
-type NewClient = oauth2::Client<
+/// The flow's client, reading Salesforce's token response; `Auth` and `TokenUrl` say whether
+/// those endpoints are set (both are, once [`client`] has built it).
+type FlowClient<Auth = oauth2::EndpointSet, TokenUrl = oauth2::EndpointSet> = oauth2::Client<
     oauth2::basic::BasicErrorResponse,
     Token,
     oauth2::basic::BasicTokenIntrospectionResponse,
     oauth2::StandardRevocableToken,
     oauth2::basic::BasicRevocationErrorResponse,
+    Auth,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    TokenUrl,
 >;
 
-/// A client with its authorize and token endpoints.
-type FlowClient = oauth2::Client<
-    oauth2::basic::BasicErrorResponse,
-    Token,
-    oauth2::basic::BasicTokenIntrospectionResponse,
-    oauth2::StandardRevocableToken,
-    oauth2::basic::BasicRevocationErrorResponse,
-    oauth2::EndpointSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointSet,
->;
+/// The flow's HTTP client: no redirects followed (a token or identity answer never redirects;
+/// following one could carry the code or token elsewhere), and a bound on each exchange.
+fn http() -> Result<reqwest::Client, SalesforceError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| SalesforceError::Network(e.to_string()))
+}
 
 /// Who authorized, from the identity URL.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -89,11 +91,7 @@ pub async fn identity(
     if !trusted.iter().any(|t| t.origin() == url.origin()) {
         return Err(SalesforceError::Protocol(format!("the identity URL {url} is not on the login or instance host")));
     }
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| SalesforceError::Network(e.to_string()))?;
+    let http = http()?;
     let response = http
         .get(url)
         .bearer_auth(access_token.expose())
@@ -116,7 +114,7 @@ fn client(
     redirect: &str,
 ) -> Result<FlowClient, SalesforceError> {
     let bad = |e: url::ParseError| SalesforceError::Protocol(e.to_string());
-    let mut c = NewClient::new(ClientId::new(client_id.to_owned()))
+    let mut c = FlowClient::<oauth2::EndpointNotSet, oauth2::EndpointNotSet>::new(ClientId::new(client_id.to_owned()))
         .set_auth_type(oauth2::AuthType::RequestBody)
         .set_auth_uri(AuthUrl::from_url(login_url.join("/services/oauth2/authorize").map_err(bad)?))
         .set_token_uri(TokenUrl::from_url(login_url.join("/services/oauth2/token").map_err(bad)?))
@@ -152,10 +150,7 @@ pub async fn finish(
     if state != started.state {
         return Err(SalesforceError::ReconnectNeeded("the callback's state does not match; start again".into()));
     }
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| SalesforceError::Network(e.to_string()))?;
+    let http = http()?;
     let token = client(login_url, client_id, client_secret, redirect)?
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(started.verifier.expose().to_owned()))
