@@ -1,5 +1,6 @@
 //! The `portico` binary as a newcomer runs it.
 
+use std::path::Path;
 use std::process::Command;
 
 fn portico(args: &[&str]) -> (bool, String, String) {
@@ -69,40 +70,34 @@ fn dev_serves_a_demo_tenant_and_commits_the_sample_booking() {
     assert!(stdout.contains("job 2 succeeded"), "{stdout}");
 }
 
+/// `portico plugin test <wasm> --samples <samples> --describe <the recorded org> <extra…>`.
+fn plugin_test(wasm: &Path, samples: &Path, extra: &[&str]) -> (bool, String, String) {
+    let org = portico_plugins::repo_root().join("tests/fixtures/salesforce/describe");
+    let mut args = vec!["plugin", "test", wasm.to_str().unwrap(), "--samples", samples.to_str().unwrap()];
+    args.extend(["--describe", org.to_str().unwrap()]);
+    args.extend(extra);
+    portico(&args)
+}
+
+/// `portico plugin pack <wasm> --manifest <manifest> -o <out>`.
+fn plugin_pack(wasm: &Path, manifest: &Path, out: &Path) -> (bool, String, String) {
+    let args = ["plugin", "pack", wasm.to_str().unwrap(), "--manifest", manifest.to_str().unwrap()];
+    portico(&[&args[..], &["-o", out.to_str().unwrap()]].concat())
+}
+
 #[test]
 fn plugin_test_passes_every_example_and_shows_a_diff_when_one_differs() {
     let root = portico_plugins::repo_root();
-    let org = root.join("tests/fixtures/salesforce/describe");
     for example in portico_plugins::EXAMPLES {
         let wasm = portico_plugins::wasm_path(&format!("portico_plugin_{}", example.name.replace('-', "_")));
-        let samples = root.join(example.dir).join("samples");
-        let (ok, stdout, stderr) = portico(&[
-            "plugin",
-            "test",
-            wasm.to_str().unwrap(),
-            "--samples",
-            samples.to_str().unwrap(),
-            "--describe",
-            org.to_str().unwrap(),
-        ]);
+        let (ok, stdout, stderr) = plugin_test(&wasm, &root.join(example.dir).join("samples"), &[]);
         assert!(ok, "{}: {stdout}{stderr}", example.name);
         assert!(stdout.contains(" 0 failed"), "{stdout}");
     }
     // A config that changes one field: those samples fail with a line diff and a non-zero exit.
     let wasm = portico_plugins::wasm_path("portico_plugin_lead_event");
     let samples = root.join("plugins/lead-event/samples");
-    let args = [
-        "plugin",
-        "test",
-        wasm.to_str().unwrap(),
-        "--samples",
-        samples.to_str().unwrap(),
-        "--describe",
-        org.to_str().unwrap(),
-        "--config",
-        "lead_source=Partner",
-    ];
-    let (ok, stdout, _) = portico(&args);
+    let (ok, stdout, _) = plugin_test(&wasm, &samples, &["--config", "lead_source=Partner"]);
     assert!(!ok, "{stdout}");
     assert!(stdout.contains("FAILED  new-lead"), "{stdout}");
     assert!(
@@ -119,11 +114,7 @@ fn plugin_test_passes_every_example_and_shows_a_diff_when_one_differs() {
             std::fs::copy(&path, dir.path().join(name)).unwrap();
         }
     }
-    let mut bless = args.to_vec();
-    bless[4] = dir.path().to_str().unwrap();
-    bless.truncate(7);
-    bless.push("--bless");
-    let (ok, stdout, stderr) = portico(&bless);
+    let (ok, stdout, stderr) = plugin_test(&wasm, dir.path(), &["--bless"]);
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("1 passed, 0 failed, 5 blessed"), "{stdout}");
     let written = std::fs::read_to_string(dir.path().join("new-lead.expected.json")).unwrap();
@@ -136,30 +127,13 @@ fn plugin_pack_embeds_a_manifest_that_the_host_then_reads() {
     let dir = tempfile::tempdir().unwrap();
     // A Rust example already carries its manifest inside its module: packing refuses to guess.
     let wasm = portico_plugins::wasm_path("portico_plugin_lead_event");
-    let manifest = root.join("plugins/lead-event/portico.toml");
     let out = dir.path().join("out.wasm");
-    let (ok, _, stderr) = portico(&[
-        "plugin",
-        "pack",
-        wasm.to_str().unwrap(),
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = plugin_pack(&wasm, &root.join("plugins/lead-event/portico.toml"), &out);
     assert!(!ok && stderr.contains("already embedded"), "{stderr}");
     // A bad manifest is refused with the reason; nothing is written.
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[plugin]\nname = \"x\"\n[objects.Lead]\noperations = [\"delete\"]\n").unwrap();
-    let (ok, _, stderr) = portico(&[
-        "plugin",
-        "pack",
-        wasm.to_str().unwrap(),
-        "--manifest",
-        bad.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = plugin_pack(&wasm, &bad, &out);
     assert!(!ok && stderr.contains("manifest is not valid"), "{stderr}");
     assert!(!out.exists());
 }
