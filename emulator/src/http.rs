@@ -73,13 +73,7 @@ async fn gate(State(ctx): State<Ctx>, request: Request, next: Next) -> Response 
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_owned();
+    let token = bearer(request.headers()).to_owned();
     let kind = call_kind(request.method().as_str(), request.uri().path());
     let refused = ctx.org.with(|s| {
         if !s.tokens.valid(&token) {
@@ -359,14 +353,18 @@ async fn limits(State(ctx): State<Ctx>) -> Response {
     .into_response()
 }
 
-/// Whether the request carries a live access token (`Authorization: Bearer …`).
-fn bearer_valid(ctx: &Ctx, headers: &HeaderMap) -> bool {
-    let token = headers
+/// The access token of `Authorization: Bearer …`, or empty.
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    ctx.org.with(|s| s.tokens.valid(token))
+        .unwrap_or_default()
+}
+
+/// Whether the request carries a live access token.
+fn bearer_valid(ctx: &Ctx, headers: &HeaderMap) -> bool {
+    ctx.org.with(|s| s.tokens.valid(bearer(headers)))
 }
 
 /// `GET /id/{org}/{user}`: Salesforce answers a bad token with `403 Bad_OAuth_Token`, and
