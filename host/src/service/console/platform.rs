@@ -16,7 +16,6 @@ use serde::Deserialize;
 /// `GET /platform`.
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
     let health = console_try!(viewer, ops::tenants::health(&state, &viewer.who).await);
-    let tenants = console_try!(viewer, ops::tenants::list(&state, &viewer.who).await);
     let log = if viewer.who.platform.has(Permission::PlatformUsers) {
         console_try!(viewer, ops::members::security_log(&state, &viewer.who, None, None, 50).await)
     } else {
@@ -31,10 +30,10 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
                 tbody { tr { td { (d.pending) } td { (d.running) } td { (d.failed) } td { (d.unknown) } td { (health.workers) " (" (health.per_tenant) ")" } } }
             } }
             h3 { "Tenants that need attention" }
-            @if health.tenants.is_empty() { p.muted { "No tenant has failed jobs or has called Salesforce since this replica started." } } @else {
+            @if health.attention.is_empty() { p.muted { "No tenant has failed jobs or has called Salesforce since this replica started." } } @else {
                 div.table-wrap tabindex="0" { table {
                     thead { tr { th { "Tenant" } th { "Failed" } th { "Outcome unknown" } th { "Salesforce calls (this replica)" } th { "Org's API calls left today" } th { "State" } } }
-                    tbody { @for h in &health.tenants { tr {
+                    tbody { @for h in &health.attention { tr {
                         td { a href={ "/t/" (h.tenant) } { (h.tenant) } } td { (h.failed) } td { (h.unknown) } td { (h.salesforce_calls) }
                         td { @match h.salesforce_remaining { Some(n) => { (n) } None => { span.muted { "not known" } } } }
                         td { @match h.suspended_at { Some(at) => { "suspended since " (layout::time(at)) } None => { "running" } } }
@@ -47,7 +46,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
             h2 { "Tenants" }
             div.table-wrap tabindex="0" { table {
                 thead { tr { th { "Tenant" } th { "Name" } th { "Parent" } th { "Created" } th { "State" } } }
-                tbody { @for t in &tenants { tr {
+                tbody { @for t in &health.all { tr {
                     td { a href={ "/t/" (t.id) } { (t.id) } } td { (t.name) } td { (t.parent_id.as_deref().unwrap_or("")) } td { (layout::time(t.created_at)) }
                     td { @if t.suspended_at.is_some() { strong { "suspended" } } @else { "active" } }
                 } } }

@@ -251,7 +251,9 @@ pub struct Health {
     pub per_tenant: usize,
     /// The tenants with failed or outcome-unknown jobs, or Salesforce calls on this replica,
     /// most failures first (at most [`HEALTH_TENANTS`]).
-    pub tenants: Vec<TenantHealth>,
+    pub attention: Vec<TenantHealth>,
+    /// Every tenant, by id (read once for both lists).
+    pub all: Vec<Tenant>,
 }
 
 /// At most this many tenants are listed on the health page.
@@ -283,26 +285,29 @@ pub async fn health(ops: &Ops, who: &Principal) -> OpResult<Health> {
     for (tenant, failed, unknown) in inner.store.failures_by_tenant(HEALTH_TENANTS as i64).await? {
         rows.insert(tenant.clone(), TenantHealth { tenant, failed, unknown, ..TenantHealth::default() });
     }
-    for t in inner.store.tenants().await? {
+    let all = inner.store.tenants().await?;
+    for t in &all {
         let labels = crate::service::metrics::TenantLabels { tenant: t.id.clone() };
         let calls = inner.metrics.salesforce_calls.get(&labels).map_or(0, |c| c.get());
         let remaining = inner.metrics.salesforce_remaining.get(&labels).map(|g| g.get());
         if calls > 0 || t.suspended_at.is_some() || rows.contains_key(&t.id) {
-            let row =
-                rows.entry(t.id.clone()).or_insert_with(|| TenantHealth { tenant: t.id, ..TenantHealth::default() });
+            let row = rows
+                .entry(t.id.clone())
+                .or_insert_with(|| TenantHealth { tenant: t.id.clone(), ..TenantHealth::default() });
             row.salesforce_calls = calls;
             row.salesforce_remaining = remaining;
             row.suspended_at = t.suspended_at;
         }
     }
-    let mut tenants: Vec<TenantHealth> = rows.into_values().collect();
-    tenants.sort_by_key(|t| std::cmp::Reverse((t.failed + t.unknown, t.salesforce_calls)));
-    tenants.truncate(HEALTH_TENANTS);
+    let mut attention: Vec<TenantHealth> = rows.into_values().collect();
+    attention.sort_by_key(|t| std::cmp::Reverse((t.failed + t.unknown, t.salesforce_calls)));
+    attention.truncate(HEALTH_TENANTS);
     Ok(Health {
         depth: inner.store.queue_depth(None).await?,
         workers: workers.concurrency,
         per_tenant: workers.per_tenant,
-        tenants,
+        attention,
+        all,
     })
 }
 
