@@ -45,21 +45,30 @@ pub fn literal(value: &Value) -> String {
 /// `SELECT Id, … FROM T WHERE F = literal [ORDER BY CreatedDate ASC] LIMIT n`. Field and object
 /// names come from describe (canonical API names), never from booking data.
 pub fn find_query(q: &FindQuery) -> String {
+    let fields = select_list(&q.fields, None);
+    let order = if q.oldest_first { " ORDER BY CreatedDate ASC" } else { "" };
+    format!("SELECT {fields} FROM {} WHERE {} = {}{order} LIMIT {}", q.sobject, q.field, literal(&q.value), q.limit)
+}
+
+/// Several finds that differ only in the value compared, as one query:
+/// `SELECT Id, …, F FROM T WHERE F IN (literal, …) [ORDER BY CreatedDate ASC] LIMIT n`. The
+/// compared field is selected so each record can be given back to the finds it answers.
+pub fn find_in_query(q: &FindQuery, values: &[&Value], limit: u32) -> String {
+    let fields = select_list(&q.fields, Some(&q.field));
+    let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
+    let order = if q.oldest_first { " ORDER BY CreatedDate ASC" } else { "" };
+    format!("SELECT {fields} FROM {} WHERE {} IN ({}){order} LIMIT {limit}", q.sobject, q.field, list.join(", "))
+}
+
+/// `Id`, then the fields asked for and `extra`, each once.
+fn select_list(asked: &[String], extra: Option<&String>) -> String {
     let mut fields = vec!["Id".to_owned()];
-    for f in &q.fields {
+    for f in asked.iter().chain(extra) {
         if !fields.iter().any(|g| g.eq_ignore_ascii_case(f)) {
             fields.push(f.clone());
         }
     }
-    let order = if q.oldest_first { " ORDER BY CreatedDate ASC" } else { "" };
-    format!(
-        "SELECT {} FROM {} WHERE {} = {}{order} LIMIT {}",
-        fields.join(", "),
-        q.sobject,
-        q.field,
-        literal(&q.value),
-        q.limit
-    )
+    fields.join(", ")
 }
 
 #[cfg(test)]
@@ -88,6 +97,11 @@ mod tests {
         assert_eq!(
             find_query(&q),
             r"SELECT Id, AccountId FROM Contact WHERE Email = 'o\'brien@x.y' ORDER BY CreatedDate ASC LIMIT 2"
+        );
+        let (a, b) = (Value::Text("a@x.y".into()), Value::Text("o'b@x.y".into()));
+        assert_eq!(
+            find_in_query(&q, &[&a, &b], 4),
+            r"SELECT Id, AccountId, Email FROM Contact WHERE Email IN ('a@x.y', 'o\'b@x.y') ORDER BY CreatedDate ASC LIMIT 4"
         );
     }
 }

@@ -2,24 +2,36 @@
 //! Tokens, transport, the describe cache and the commit live in the sibling modules.
 
 use super::Secret;
-use super::composite::{self, Committed};
+use super::coalesce::Coalescer;
+use super::composite::Committed;
 use super::describe::{DESCRIBE_TTL, DescribeCache};
 use super::error::SalesforceError;
+use super::find::{FindKind, crm_error};
 use super::token::{Connection, Tokens};
 use super::transport::{ApiUsage, MAX_ANSWER_BYTES, Transport};
 use async_trait::async_trait;
 use portico_model::describe::SObjectDescribe;
 use portico_model::staging::Unit;
-use portico_model::{Crm, CrmError, FieldValue, FindQuery, Found, Value};
+use portico_model::{Crm, CrmError, FindQuery, Found};
 use reqwest::Method;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
+type FindAnswer = Result<Vec<Found>, CrmError>;
+type CommitAnswer = Result<Committed, SalesforceError>;
+
+/// The most finds one combined query answers.
+const MAX_FINDS_PER_QUERY: usize = 200;
+
 /// A client for one tenant's org.
+///
+/// Concurrent finds of one kind and concurrent commits share requests (see `coalesce`): the
+/// first goes out at once, those that arrive while it is in flight go together next.
 pub struct SalesforceClient {
-    transport: Transport,
+    transport: Arc<Transport>,
     describes: DescribeCache,
+    finds: Arc<Coalescer<FindKind, FindQuery, FindAnswer>>,
+    commits: Arc<Coalescer<(), Unit, CommitAnswer>>,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -28,11 +40,6 @@ impl std::fmt::Debug for SalesforceClient {
             .field("instance_url", &self.transport.tokens.conn.instance_url.as_str())
             .finish()
     }
-}
-
-#[derive(Deserialize)]
-struct QueryResponse {
-    records: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl SalesforceClient {
@@ -48,7 +55,28 @@ impl SalesforceClient {
         }
         let http = builder.build().map_err(|e| SalesforceError::Network(e.to_string()))?;
         let tokens = Tokens::new(conn, http.clone())?;
-        Ok(SalesforceClient { transport: Transport::new(tokens, http), describes: DescribeCache::new(DESCRIBE_TTL) })
+        let transport = Arc::new(Transport::new(tokens, http));
+        let finds = {
+            let transport = transport.clone();
+            Coalescer::new(
+                MAX_FINDS_PER_QUERY,
+                Box::new(move |_kind, finds: Vec<FindQuery>| {
+                    let transport = transport.clone();
+                    Box::pin(async move { super::find::find_many(&transport, &finds).await })
+                }),
+            )
+        };
+        let commits = {
+            let transport = transport.clone();
+            Coalescer::new(
+                super::graph::MAX_GRAPHS,
+                Box::new(move |(), units: Vec<Unit>| {
+                    let transport = transport.clone();
+                    Box::pin(async move { super::graph::commit_many(&transport, &units).await })
+                }),
+            )
+        };
+        Ok(SalesforceClient { transport, describes: DescribeCache::new(DESCRIBE_TTL), finds, commits })
     }
 
     /// Changes how long describes are used before revalidation (default [`DESCRIBE_TTL`]).
@@ -101,17 +129,17 @@ impl SalesforceClient {
         self.transport.limits().await
     }
 
-    /// Commits a staged unit in one Composite request with `allOrNone: true`.
+    /// Commits a staged unit all-or-nothing: alone in one Composite request with `allOrNone`
+    /// when no other commit is in flight, else with the units that queued meanwhile, one
+    /// Composite Graph per unit.
     pub async fn commit(&self, unit: &Unit) -> Result<Committed, SalesforceError> {
-        composite::commit(&self.transport, unit).await
-    }
-}
-
-fn crm_error(sobject: &str, e: SalesforceError) -> CrmError {
-    match &e {
-        SalesforceError::Api { status: 404, .. } => CrmError::UnknownSobject(sobject.to_owned()),
-        SalesforceError::TooLarge { max } => CrmError::TooLarge { max: *max },
-        _ => CrmError::Unavailable { class: e.class(), message: e.to_string() },
+        let transport = &self.transport;
+        self.commits
+            .submit((), unit.clone(), |unit| async move { super::composite::commit(transport, &unit).await })
+            .await
+            .unwrap_or_else(|_| {
+                Err(SalesforceError::OutcomeUnknown("the shared commit ended without an answer".into()))
+            })
     }
 }
 
@@ -136,34 +164,11 @@ impl Crm for SalesforceClient {
     }
 
     async fn find(&self, query: &FindQuery) -> Result<Vec<Found>, CrmError> {
-        let soql = portico_model::soql::find_query(query);
-        let response = self
-            .transport
-            .send(Method::GET, "/query", &[("q", &soql)], None, &[])
+        let transport = &self.transport;
+        let Some(kind) = FindKind::of(query) else { return super::find::find_one(transport, query).await };
+        self.finds
+            .submit(kind, query.clone(), |query| async move { super::find::find_one(transport, &query).await })
             .await
-            .map_err(|e| crm_error(&query.sobject, e))?;
-        // JSON carries each record's attributes and quoted names besides the values the session
-        // counts, so the body may be a few times the answer; the session checks the answer.
-        let max_body = query.max_bytes.saturating_mul(4).saturating_add(64 << 10);
-        let json = Transport::ok_json(response, max_body).await.map_err(|e| crm_error(&query.sobject, e))?;
-        let parsed: QueryResponse = serde_json::from_value(json).map_err(|e| CrmError::Unavailable {
-            class: portico_model::crm::FailureClass::Permanent,
-            message: format!("unexpected query response: {e}"),
-        })?;
-        Ok(parsed
-            .records
-            .into_iter()
-            .map(|r| Found {
-                id: r.get("Id").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
-                fields: query
-                    .fields
-                    .iter()
-                    .map(|f| FieldValue {
-                        name: f.clone(),
-                        value: r.get(f).map_or(Value::Null, Value::from_salesforce_json),
-                    })
-                    .collect(),
-            })
-            .collect())
+            .unwrap_or_else(|_| Err(CrmError::transient("the shared query ended without an answer")))
     }
 }

@@ -1,5 +1,5 @@
 //! The commit: a staged unit as one Composite request with `allOrNone`, mapped back to the
-//! staged records or to the one record Salesforce refused.
+//! staged records or to the one record Salesforce refused. (Several units at once: `graph`.)
 
 use super::error::{ApiErrorEntry, SalesforceError};
 use super::transport::{MAX_ANSWER_BYTES, Transport};
@@ -29,16 +29,17 @@ pub struct Committed {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CompositeResponse {
-    composite_response: Vec<SubResponse>,
+pub(super) struct CompositeResponse {
+    pub(super) composite_response: Vec<SubResponse>,
 }
 
+/// One subrequest's answer (Composite and each graph of Composite Graph).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SubResponse {
-    body: serde_json::Value,
-    http_status_code: u16,
-    reference_id: String,
+pub(super) struct SubResponse {
+    pub(super) body: serde_json::Value,
+    pub(super) http_status_code: u16,
+    pub(super) reference_id: String,
 }
 
 /// Commits a staged unit in one Composite request with `allOrNone: true`.
@@ -48,21 +49,35 @@ pub(super) async fn commit(transport: &Transport, unit: &Unit) -> Result<Committ
     }
     let body = unit.composite_request();
     let response = transport.send(Method::POST, "/composite", &[], Some(&body), &[]).await?;
-    // Once the request was sent, an answer that says it was applied but cannot be read, or a
-    // server error (a gateway's 502/504 may come after Salesforce applied it), leaves the
-    // outcome unknown: the records may exist. Only a readable refusal is a refusal.
-    let status = response.status();
-    let unknown =
-        |e: SalesforceError| SalesforceError::OutcomeUnknown(format!("Salesforce answered {status}, then: {e}"));
-    let json = match Transport::ok_json(response, MAX_ANSWER_BYTES).await {
-        Ok(json) => json,
-        Err(e) if status.is_server_error() && e.code() != Some("SERVER_UNAVAILABLE") => return Err(unknown(e)),
-        Err(e @ SalesforceError::OutcomeUnknown(_)) => return Err(e),
-        Err(e) if status.is_success() => return Err(unknown(e)),
-        Err(e) => return Err(e),
-    };
+    let (json, unknown) = sent(response).await?;
     let parsed: CompositeResponse = serde_json::from_value(json)
         .map_err(|e| unknown(SalesforceError::Protocol(format!("composite response: {e}"))))?;
+    read(unit, parsed.composite_response)
+}
+
+/// The answer to a request that wrote records, and how to report an answer that cannot be read
+/// (the outcome is then unknown).
+///
+/// Once the request was sent, an answer that says it was applied but cannot be read, or a
+/// server error (a gateway's 502/504 may come after Salesforce applied it), leaves the outcome
+/// unknown: the records may exist. Only a readable refusal is a refusal.
+pub(super) async fn sent(
+    response: reqwest::Response,
+) -> Result<(serde_json::Value, impl Fn(SalesforceError) -> SalesforceError), SalesforceError> {
+    let status = response.status();
+    let unknown =
+        move |e: SalesforceError| SalesforceError::OutcomeUnknown(format!("Salesforce answered {status}, then: {e}"));
+    match Transport::ok_json(response, MAX_ANSWER_BYTES).await {
+        Ok(json) => Ok((json, unknown)),
+        Err(e) if status.is_server_error() && e.code() != Some("SERVER_UNAVAILABLE") => Err(unknown(e)),
+        Err(e @ SalesforceError::OutcomeUnknown(_)) => Err(e),
+        Err(e) if status.is_success() => Err(unknown(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// One unit's subrequest answers: its committed records, or the one record Salesforce refused.
+pub(super) fn read(unit: &Unit, answers: Vec<SubResponse>) -> Result<Committed, SalesforceError> {
     let sobject_of = |reference: &str| {
         unit.records
             .iter()
@@ -71,7 +86,7 @@ pub(super) async fn commit(transport: &Transport, unit: &Unit) -> Result<Committ
             .unwrap_or_default()
     };
     // The failing subrequest; the others answer PROCESSING_HALTED, which is noise.
-    let failure = parsed.composite_response.iter().filter(|s| s.http_status_code >= 300).find_map(|s| {
+    let failure = answers.iter().filter(|s| s.http_status_code >= 300).find_map(|s| {
         let errors: Vec<ApiErrorEntry> = serde_json::from_value(s.body.clone()).unwrap_or_default();
         let e = errors.into_iter().find(|e| e.error_code != "PROCESSING_HALTED")?;
         Some(SalesforceError::Record {
@@ -85,11 +100,10 @@ pub(super) async fn commit(transport: &Transport, unit: &Unit) -> Result<Committ
     if let Some(failure) = failure {
         return Err(failure);
     }
-    if let Some(bad) = parsed.composite_response.iter().find(|s| s.http_status_code >= 300) {
+    if let Some(bad) = answers.iter().find(|s| s.http_status_code >= 300) {
         return Err(SalesforceError::Protocol(format!("{} failed without an error: {}", bad.reference_id, bad.body)));
     }
-    let records = parsed
-        .composite_response
+    let records = answers
         .into_iter()
         .map(|s| CommittedRecord {
             sobject: sobject_of(&s.reference_id),

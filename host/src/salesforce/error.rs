@@ -73,6 +73,10 @@ pub enum SalesforceError {
     /// or timed out after sending): whether it took effect is unknown.
     #[error("no answer from Salesforce after the request was sent: {0}")]
     OutcomeUnknown(String),
+    /// Salesforce did not try this unit's graph because too many other graphs of the same
+    /// Composite Graph request failed; nothing of it was written.
+    #[error("Salesforce halted this booking's graph because other graphs in the same request failed")]
+    Halted,
 }
 
 /// How long to wait after `REQUEST_LIMIT_EXCEEDED`: the org's daily allowance is spent, and
@@ -87,7 +91,9 @@ impl SalesforceError {
             return FailureClass::RetryAfter(REQUEST_LIMIT_WAIT.as_secs());
         }
         match self {
-            SalesforceError::Network(_) | SalesforceError::OutcomeUnknown(_) => FailureClass::Transient,
+            SalesforceError::Network(_) | SalesforceError::OutcomeUnknown(_) | SalesforceError::Halted => {
+                FailureClass::Transient
+            }
             SalesforceError::Api { status, code, .. } if *status >= 500 || TRANSIENT_CODES.contains(&code.as_str()) => {
                 FailureClass::Transient
             }

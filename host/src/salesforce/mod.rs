@@ -8,9 +8,12 @@
 
 mod body;
 mod client;
+mod coalesce;
 mod composite;
 mod describe;
 mod error;
+mod find;
+mod graph;
 pub mod policy;
 mod preflight;
 mod token;

@@ -2,6 +2,7 @@
 //! `tests/guests/`, against the recorded org in `tests/fixtures/salesforce/describe`.
 
 mod console;
+mod economy;
 mod examples;
 mod languages;
 mod loading;

@@ -10,17 +10,17 @@ use portico_model::{Booking, Crm, ErrorKind, FindQuery, Limits, MappingError, Va
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-async fn emulator() -> Emulator {
+pub(super) async fn emulator() -> Emulator {
     Emulator::start(Org::load(&root().join("tests/fixtures/salesforce/describe")).unwrap()).await.unwrap()
 }
 
-fn client(emulator: &Emulator) -> SalesforceClient {
+pub(super) fn client(emulator: &Emulator) -> SalesforceClient {
     let allow = vec![emulator.base_url.trim_start_matches("http://").to_owned()];
     let auth = Auth::ClientCredentials { client_id: CLIENT_ID.into(), client_secret: Secret::new(CLIENT_SECRET) };
     SalesforceClient::new(Connection::new(&emulator.base_url, &emulator.base_url, auth, &allow).unwrap()).unwrap()
 }
 
-fn booking(example: &str, sample: &str) -> Booking {
+pub(super) fn booking(example: &str, sample: &str) -> Booking {
     let path = root().join(format!("plugins/{example}/samples/{sample}.booking.json"));
     Booking::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

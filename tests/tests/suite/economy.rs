@@ -1,0 +1,185 @@
+//! Salesforce API economy: bookings of one tenant that are mapped or committed at the same time
+//! share requests — finds as one `IN` query, commits as one Composite Graph request — and each
+//! still gets exactly its own answer, all-or-nothing.
+
+use super::runtime;
+use super::salesforce::{booking, client, emulator};
+use portico_host::Call;
+use portico_host::salesforce::{SalesforceClient, SalesforceError};
+use portico_model::staging::{Unit, WriteMode};
+use portico_model::{Crm, FindQuery, Limits, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// lead-event's unit (a Lead, then an Event whose `WhoId` refers to it) for a new attendee.
+async fn lead_event_unit(client: &Arc<SalesforceClient>) -> Unit {
+    let rt = runtime();
+    let plugin = rt.load(portico_plugins::example("lead-event").unwrap().wasm).unwrap();
+    let call = Call {
+        booking: booking("lead-event", "new-lead"),
+        grant: Arc::new(plugin.manifest.objects.clone()),
+        config: Arc::default(),
+        limits: Limits::default(),
+        crm: client.clone(),
+    };
+    let unit = rt.invoke(&plugin, call).await.result.unwrap();
+    let sobjects: Vec<&str> = unit.records.iter().map(|r| r.reference.sobject.as_str()).collect();
+    assert_eq!(sobjects, ["Lead", "Event"]);
+    unit
+}
+
+/// The unit for another booking: its Lead with `email`, its Event keyed by `booking_id`.
+fn unit_for(template: &Unit, email: &str, booking_id: &str) -> Unit {
+    let mut unit = template.clone();
+    for record in &mut unit.records {
+        let old_key = match &mut record.mode {
+            WriteMode::Upsert { key, .. } => Some(std::mem::replace(key, booking_id.to_owned())),
+            WriteMode::Create => None,
+        };
+        for field in &mut record.fields {
+            if field.name == "Email" {
+                field.value = Value::Text(email.to_owned());
+            } else if old_key.as_ref().is_some_and(|k| field.value == Value::Text(k.clone())) {
+                field.value = Value::Text(booking_id.to_owned());
+            }
+        }
+    }
+    unit
+}
+
+/// A find of Leads by email, as lead-event asks it.
+fn by_email(email: &str, limit: u32) -> FindQuery {
+    FindQuery {
+        sobject: "Lead".into(),
+        field: "Email".into(),
+        value: Value::Text(email.into()),
+        fields: vec!["Email".into(), "LastName".into()],
+        limit,
+        oldest_first: true,
+        max_bytes: 1 << 20,
+    }
+}
+
+#[tokio::test]
+async fn commits_arriving_together_share_a_graph_request_and_a_refused_one_fails_alone() {
+    let emu = emulator().await;
+    let client = Arc::new(client(&emu));
+    let template = lead_event_unit(&client).await;
+    let units: Vec<Unit> = (0..10)
+        .map(|i| {
+            // The sixth booking's attendee address is not one: Salesforce refuses its Lead.
+            let email = if i == 5 { "not an address".to_owned() } else { format!("eco-{i}@attendee.example") };
+            unit_for(&template, &email, &format!("bk-eco-{i}"))
+        })
+        .collect();
+    // A distant org: commits that arrive while one is in flight queue up behind it.
+    emu.org.with(|s| s.faults.latency = Duration::from_millis(150));
+    let calls = emu.org.api_calls();
+    let tasks: Vec<_> = units
+        .iter()
+        .cloned()
+        .map(|unit| {
+            let client = client.clone();
+            tokio::spawn(async move { client.commit(&unit).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let used = emu.org.api_calls() - calls;
+    assert!(used <= 3, "10 commits in {used} requests (the first alone, the rest in a graph request)");
+    assert!(emu.org.calls("graph") >= 1, "a Composite Graph request was sent");
+
+    for (i, result) in results.iter().enumerate() {
+        let events = emu.org.records("Event");
+        let event = events.iter().find(|e| e["Booking_Id__c"] == format!("bk-eco-{i}").as_str());
+        if i == 5 {
+            let Err(SalesforceError::Record { reference_id, sobject, code, .. }) = result else {
+                panic!("the refused booking fails with its own error: {result:?}")
+            };
+            assert_eq!((sobject.as_str(), code.as_str()), ("Lead", "INVALID_EMAIL_ADDRESS"), "{reference_id}");
+            assert!(event.is_none(), "nothing of the refused booking was written");
+            assert!(!emu.org.records("Lead").iter().any(|l| l["Email"] == "not an address"));
+        } else {
+            let committed = result.as_ref().unwrap_or_else(|e| panic!("booking {i} commits: {e}"));
+            let lead = &committed.records[0];
+            assert!(lead.created && lead.sobject == "Lead");
+            let event = event.unwrap_or_else(|| panic!("booking {i}'s Event is in the org"));
+            assert_eq!(event["WhoId"], lead.id.as_str(), "booking {i}'s Event refers to its own Lead");
+        }
+    }
+}
+
+#[tokio::test]
+async fn finds_arriving_together_share_one_query_and_each_gets_its_own_answer() {
+    let emu = emulator().await;
+    let client = Arc::new(client(&emu));
+    let template = lead_event_unit(&client).await;
+    // Three Leads share an address (created in this order), two have their own.
+    for (i, email) in
+        ["dup@x.example", "dup@x.example", "dup@x.example", "Solo@X.example", "o'brien@x.example"].iter().enumerate()
+    {
+        let mut unit = unit_for(&template, email, &format!("bk-seed-{i}"));
+        unit.records.truncate(1);
+        client.commit(&unit).await.unwrap();
+    }
+    let finds = [
+        by_email("dup@x.example", 1),
+        by_email("solo@x.example", 1), // text compares case-insensitively
+        by_email("dup@x.example", 5),
+        by_email("nobody@x.example", 1),
+        by_email("o'brien@x.example", 2),
+        by_email("x' OR Email != '", 1), // still a literal when combined
+        by_email("SOLO@x.example", 3),
+        by_email("linus@kernel.example", 1),
+    ];
+    // Each find alone, one at a time: what each must get.
+    let mut expected = Vec::new();
+    for q in &finds {
+        expected.push(client.find(q).await.unwrap());
+    }
+    assert_eq!(expected[0].len(), 1);
+    assert_eq!(expected[2].len(), 3);
+    assert_eq!(expected[1].len(), 1);
+    assert!(expected[3].is_empty() && expected[5].is_empty());
+
+    emu.org.with(|s| s.faults.latency = Duration::from_millis(150));
+    let queries = emu.org.calls("query");
+    let tasks: Vec<_> = finds
+        .iter()
+        .cloned()
+        .map(|q| {
+            let client = client.clone();
+            tokio::spawn(async move { client.find(&q).await })
+        })
+        .collect();
+    for (i, (t, expected)) in tasks.into_iter().zip(&expected).enumerate() {
+        assert_eq!(&t.await.unwrap().unwrap(), expected, "find {i} gets what its own query returns");
+    }
+    let used = emu.org.calls("query") - queries;
+    assert!(used <= 2, "8 finds in {used} queries (the first alone, the rest combined)");
+
+    // A combined query that comes back full: `dup` and `solo` ask for one record each, so it
+    // asks for two, and the three older duplicates may fill it. `solo`, crowded out, is asked
+    // again on its own and still gets its Lead.
+    let finds = [by_email("nobody@x.example", 1), by_email("dup@x.example", 1), by_email("solo@x.example", 1)];
+    let tasks: Vec<_> = finds
+        .iter()
+        .cloned()
+        .map(|q| {
+            let client = client.clone();
+            tokio::spawn(async move { client.find(&q).await })
+        })
+        .collect();
+    let answers: Vec<_> = {
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap().unwrap());
+        }
+        out
+    };
+    assert!(answers[0].is_empty());
+    assert_eq!(answers[1], expected[0], "the oldest duplicate");
+    assert_eq!(answers[2], expected[1], "solo's Lead, though the combined query was full");
+}
