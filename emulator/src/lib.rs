@@ -1,14 +1,19 @@
-//! A faithful emulator of the Salesforce REST endpoints Portico uses.
+//! A faithful emulator of the Salesforce REST API, for tests, benchmarks, `portico emulator`
+//! and `portico dev`.
 //!
-//! No Salesforce org is reachable from our machines, so tests, benchmarks and `portico dev`
-//! run against this: OAuth token endpoint, global and per-object describe (real captured
-//! bodies, filtered by the connected user's permission profile, `If-Modified-Since` → 304),
-//! sObject create / upsert by external id / get, Composite with references and `allOrNone`
-//! rollback, the SOQL subset `find` uses, `/limits` and `Sforce-Limit-Info`, Salesforce's error
+//! No Salesforce org is reachable from our machines, so everything runs against this, and so
+//! can the Salesforce client libraries people use (`tests/clients/`): OAuth, the versions list,
+//! global and per-object describe (real captured bodies, filtered by the connected user's
+//! permission profile, `If-Modified-Since` → 304), sObject rows (create, get, update, delete,
+//! upsert by external id), sObject Collections, Composite, Composite Batch and Composite Graph,
+//! SOQL with pagination and `queryAll`, `/limits` and `Sforce-Limit-Info`, Salesforce's error
 //! bodies and codes, and fault injection. Everything it holds is inspectable from tests.
 //!
-//! Layout: [`schema`] (describe data), [`profile`] (CRUD and FLS), [`store`] (records and
-//! server-side validation), [`query`] (SOQL), [`composite`], [`auth`] (OAuth), `http` (routes).
+//! Layout: [`schema`] (describe data), [`profile`] (CRUD and FLS), [`store`] (records,
+//! server-side validation, tombstones, transactions), [`soql`] (the query language),
+//! [`rest`] (the API as one `dispatch` function), [`composite`] (the composite resources,
+//! through `dispatch`), [`auth`] and [`identity`] (OAuth), `http` (the gate and routes);
+//! [`query`] is the `find` shape for the fuzz targets.
 
 pub mod auth;
 pub mod composite;
@@ -18,7 +23,9 @@ pub mod identity;
 pub mod ids;
 pub mod profile;
 pub mod query;
+pub mod rest;
 pub mod schema;
+pub mod soql;
 pub mod store;
 
 pub use http::app;
@@ -69,6 +76,15 @@ pub struct State {
     pub calls: BTreeMap<String, u64>,
     /// Issued access tokens and refresh tokens.
     pub tokens: auth::Tokens,
+    /// Open query cursors (`nextRecordsUrl`).
+    pub cursors: rest::query::Cursors,
+}
+
+impl State {
+    /// API calls made so far, all kinds (token requests are not API calls).
+    pub fn api_calls(&self) -> u64 {
+        self.calls.iter().filter(|(k, _)| k.as_str() != "token").map(|(_, n)| n).sum()
+    }
 }
 
 /// An emulated org.
@@ -107,7 +123,7 @@ impl Org {
 
     /// API calls made so far, all kinds.
     pub fn api_calls(&self) -> u64 {
-        self.with(|s| s.calls.iter().filter(|(k, _)| k.as_str() != "token").map(|(_, n)| n).sum())
+        self.with(|s| s.api_calls())
     }
 
     /// API calls of one kind.
@@ -115,9 +131,9 @@ impl Org {
         self.with(|s| s.calls.get(kind).copied().unwrap_or(0))
     }
 
-    /// Records of an object, as stored.
+    /// The live records of an object, as stored (deleted ones are not listed).
     pub fn records(&self, object: &str) -> Vec<store::Record> {
-        self.with(|s| s.store.records(object).to_vec())
+        self.with(|s| s.store.live(object).cloned().collect())
     }
 
     /// Expires every access token (refresh tokens stay valid).

@@ -15,15 +15,22 @@ pub struct ObjectPerms {
     pub create: bool,
     /// Edit.
     pub edit: bool,
+    /// Delete.
+    #[serde(default = "yes")]
+    pub delete: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl ObjectPerms {
-    /// All of read, create and edit.
-    pub const ALL: ObjectPerms = ObjectPerms { read: true, create: true, edit: true };
+    /// All of read, create, edit and delete.
+    pub const ALL: ObjectPerms = ObjectPerms { read: true, create: true, edit: true, delete: true };
     /// Read only.
-    pub const READ: ObjectPerms = ObjectPerms { read: true, create: false, edit: false };
+    pub const READ: ObjectPerms = ObjectPerms { read: true, create: false, edit: false, delete: false };
     /// Nothing: the object is invisible.
-    pub const NONE: ObjectPerms = ObjectPerms { read: false, create: false, edit: false };
+    pub const NONE: ObjectPerms = ObjectPerms { read: false, create: false, edit: false, delete: false };
 }
 
 /// The user's permission profile.

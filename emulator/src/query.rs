@@ -1,7 +1,10 @@
-//! The SOQL subset `find` uses: `SELECT f, … FROM T [WHERE f = literal [AND …]]
-//! [ORDER BY f [ASC|DESC]] [LIMIT n]`, with Salesforce's string escapes.
+//! The shape of the query Portico's `find` sends — `SELECT f, … FROM T [WHERE f = literal [AND
+//! …]] [ORDER BY f [ASC|DESC]] [LIMIT n]` — read by the real parser ([`crate::soql`]) and
+//! flattened. The fuzz targets check Portico's literals against it; anything outside the shape
+//! is refused here (the emulator itself runs the whole of [`crate::soql`]).
 
 use crate::error::SfError;
+use crate::soql::{self, Expr, Item, Op, Select};
 
 /// A literal in a condition.
 #[derive(Clone, Debug, PartialEq)]
@@ -14,11 +17,12 @@ pub enum Literal {
     Boolean(bool),
     /// `null`.
     Null,
-    /// An unquoted date or date-time literal (`2026-12-01`, `2026-12-01T10:00:00Z`).
+    /// A date or date-time literal, in Salesforce's format (`2026-12-01`,
+    /// `2026-12-01T10:00:00.000Z`).
     Temporal(String),
 }
 
-/// A parsed query.
+/// A parsed query of the `find` shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Query {
     /// Selected fields.
@@ -33,166 +37,57 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-enum Token {
-    Word(String),
-    Text(String),
-    Comma,
-    Equals,
+fn outside(what: &str) -> SfError {
+    SfError::new("MALFORMED_QUERY", format!("not the shape `find` sends: {what}"))
 }
 
-fn malformed(message: impl Into<String>) -> SfError {
-    SfError::new("MALFORMED_QUERY", message)
+fn literal(l: &soql::Literal) -> Result<Literal, SfError> {
+    Ok(match l {
+        soql::Literal::Text(s) => Literal::Text(s.clone()),
+        soql::Literal::Number(n) => Literal::Number(*n),
+        soql::Literal::Boolean(b) => Literal::Boolean(*b),
+        soql::Literal::Null => Literal::Null,
+        soql::Literal::Date(d) => Literal::Temporal(d.to_string()),
+        soql::Literal::DateTime(t) => Literal::Temporal(t.to_salesforce()),
+        soql::Literal::Relative(_) => return Err(outside("a date literal")),
+    })
 }
 
-fn tokenize(soql: &str) -> Result<Vec<Token>, SfError> {
-    let mut tokens = Vec::new();
-    let mut chars = soql.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        match c {
-            c if c.is_whitespace() => {
-                chars.next();
-            }
-            ',' => {
-                chars.next();
-                tokens.push(Token::Comma);
-            }
-            '=' => {
-                chars.next();
-                tokens.push(Token::Equals);
-            }
-            '\'' => {
-                chars.next();
-                let mut text = String::new();
-                loop {
-                    match chars.next() {
-                        None => return Err(malformed("unterminated string literal")),
-                        Some('\'') => break,
-                        Some('\\') => match chars.next() {
-                            Some('n') => text.push('\n'),
-                            Some('r') => text.push('\r'),
-                            Some('t') => text.push('\t'),
-                            Some('b') => text.push('\u{8}'),
-                            Some('f') => text.push('\u{c}'),
-                            Some(e @ ('\'' | '"' | '\\' | '_' | '%')) => text.push(e),
-                            Some(other) => return Err(malformed(format!("invalid escape sequence \\{other}"))),
-                            None => return Err(malformed("unterminated string literal")),
-                        },
-                        Some(other) => text.push(other),
-                    }
-                }
-                tokens.push(Token::Text(text));
-            }
-            _ => {
-                let mut word = String::new();
-                while let Some(&c) = chars.peek() {
-                    if c.is_whitespace() || matches!(c, ',' | '=' | '\'') {
-                        break;
-                    }
-                    word.push(c);
-                    chars.next();
-                }
-                tokens.push(Token::Word(word));
-            }
+fn conditions(e: &Expr, out: &mut Vec<(String, Literal)>) -> Result<(), SfError> {
+    match e {
+        Expr::And(items) => items.iter().try_for_each(|i| conditions(i, out)),
+        Expr::Compare(field, Op::Eq, l) => {
+            out.push((field.text.clone(), literal(l)?));
+            Ok(())
         }
-    }
-    Ok(tokens)
-}
-
-fn keyword(t: Option<&Token>, k: &str) -> bool {
-    matches!(t, Some(Token::Word(w)) if w.eq_ignore_ascii_case(k))
-}
-
-fn literal(t: Token) -> Result<Literal, SfError> {
-    match t {
-        Token::Text(s) => Ok(Literal::Text(s)),
-        Token::Word(w) if w.eq_ignore_ascii_case("null") => Ok(Literal::Null),
-        Token::Word(w) if w.eq_ignore_ascii_case("true") => Ok(Literal::Boolean(true)),
-        Token::Word(w) if w.eq_ignore_ascii_case("false") => Ok(Literal::Boolean(false)),
-        Token::Word(w) if w.len() >= 10 && w.as_bytes()[4] == b'-' => Ok(Literal::Temporal(w)),
-        Token::Word(w) => w.parse().map(Literal::Number).map_err(|_| malformed(format!("unexpected token: {w}"))),
-        other => Err(malformed(format!("unexpected token: {other:?}"))),
+        _ => Err(outside("a condition other than `field = literal`")),
     }
 }
 
-/// Parses the supported subset.
-pub fn parse(soql: &str) -> Result<Query, SfError> {
-    let mut tokens = tokenize(soql)?.into_iter().peekable();
-    if !keyword(tokens.next().as_ref(), "SELECT") {
-        return Err(malformed("unexpected token: expected SELECT"));
+/// Parses a query of the `find` shape.
+pub fn parse(text: &str) -> Result<Query, SfError> {
+    let q = soql::parse(text)?;
+    let Select::Items(items) = &q.select else { return Err(outside("COUNT()")) };
+    let fields = items
+        .iter()
+        .map(|i| match i {
+            Item::Field(n) => Ok(n.text.clone()),
+            Item::Count(..) => Err(outside("COUNT(field)")),
+        })
+        .collect::<Result<_, _>>()?;
+    let mut conds = Vec::new();
+    if let Some(filter) = &q.filter {
+        conditions(filter, &mut conds)?;
     }
-    let mut fields = Vec::new();
-    loop {
-        match tokens.next() {
-            Some(Token::Word(w)) if !w.eq_ignore_ascii_case("FROM") => fields.push(w),
-            _ => return Err(malformed("expected a field name")),
-        }
-        if tokens.peek() == Some(&Token::Comma) {
-            tokens.next();
-            continue;
-        }
-        break;
+    let order_by = match q.order.as_slice() {
+        [] => None,
+        [o] if o.nulls_last == o.descending => Some((o.field.text.clone(), o.descending)),
+        _ => return Err(outside("ORDER BY with more than one field or NULLS")),
+    };
+    if q.offset.is_some() {
+        return Err(outside("OFFSET"));
     }
-    if !keyword(tokens.next().as_ref(), "FROM") {
-        return Err(malformed("unexpected token: expected FROM"));
-    }
-    let Some(Token::Word(object)) = tokens.next() else { return Err(malformed("expected an sObject name")) };
-    let mut query = Query { fields, object, conditions: Vec::new(), order_by: None, limit: None };
-    if keyword(tokens.peek(), "WHERE") {
-        tokens.next();
-        loop {
-            let Some(Token::Word(field)) = tokens.next() else {
-                return Err(malformed("expected a field name in WHERE"));
-            };
-            if tokens.next() != Some(Token::Equals) {
-                return Err(malformed("only `field = value` conditions are supported"));
-            }
-            let value = literal(tokens.next().ok_or_else(|| malformed("expected a value"))?)?;
-            query.conditions.push((field, value));
-            if keyword(tokens.peek(), "AND") {
-                tokens.next();
-                continue;
-            }
-            break;
-        }
-    }
-    if keyword(tokens.peek(), "ORDER") {
-        tokens.next();
-        if !keyword(tokens.next().as_ref(), "BY") {
-            return Err(malformed("expected BY after ORDER"));
-        }
-        let Some(Token::Word(field)) = tokens.next() else { return Err(malformed("expected a field after ORDER BY")) };
-        let mut desc = false;
-        if keyword(tokens.peek(), "ASC") {
-            tokens.next();
-        } else if keyword(tokens.peek(), "DESC") {
-            tokens.next();
-            desc = true;
-        }
-        query.order_by = Some((field, desc));
-    }
-    if keyword(tokens.peek(), "LIMIT") {
-        tokens.next();
-        let Some(Token::Word(n)) = tokens.next() else { return Err(malformed("expected a number after LIMIT")) };
-        query.limit = Some(n.parse().map_err(|_| malformed(format!("invalid LIMIT {n}")))?);
-    }
-    if let Some(extra) = tokens.next() {
-        return Err(malformed(format!("unexpected token: {extra:?}")));
-    }
-    Ok(query)
-}
-
-/// Whether a stored JSON value equals a literal under SOQL `=` (text is case-insensitive).
-pub fn matches(stored: &serde_json::Value, wanted: &Literal) -> bool {
-    use serde_json::Value as J;
-    match (stored, wanted) {
-        (J::String(a), Literal::Text(b)) => a.to_lowercase() == b.to_lowercase(),
-        (J::String(a), Literal::Temporal(b)) => a.replace("+0000", "Z").starts_with(b.trim_end_matches('Z')) || a == b,
-        (J::Number(a), Literal::Number(b)) => a.as_f64() == Some(*b),
-        (J::Bool(a), Literal::Boolean(b)) => a == b,
-        (J::Null, Literal::Null) => true,
-        _ => false,
-    }
+    Ok(Query { fields, object: q.object.text, conditions: conds, order_by, limit: q.limit })
 }
 
 #[cfg(test)]
@@ -211,7 +106,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_what_it_does_not_support() {
+    fn refuses_what_is_not_the_find_shape() {
         assert!(parse("SELECT Id FROM Lead WHERE Email LIKE 'a%'").is_err());
         assert!(parse("SELECT Id FROM Lead WHERE Email = 'open").is_err());
         assert!(parse("DELETE FROM Lead").is_err());

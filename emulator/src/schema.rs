@@ -118,35 +118,38 @@ impl Schema {
         let sobjects: Vec<Value> = self
             .objects()
             .filter(|o| profile.object(&o.describe.name).read)
-            .map(|o| {
-                let perms = profile.object(&o.describe.name);
-                let mut entry = Map::new();
-                for key in GLOBAL_ENTRY_KEYS {
-                    // Trimmed captures lack some keys: Salesforce always sends them all.
-                    let default = if key.starts_with("associate") { Value::Null } else { Value::Bool(false) };
-                    entry.insert((*key).to_owned(), o.raw.get(*key).cloned().unwrap_or(default));
-                }
-                entry.insert("keyPrefix".into(), Value::String(o.key_prefix.clone()));
-                entry.insert("createable".into(), Value::Bool(o.describe.createable && perms.create));
-                entry.insert("updateable".into(), Value::Bool(o.describe.updateable && perms.edit));
-                let name = &o.describe.name;
-                entry.insert(
-                    "urls".into(),
-                    serde_json::json!({
-                        "sobject": format!("/services/data/{version}/sobjects/{name}"),
-                        "describe": format!("/services/data/{version}/sobjects/{name}/describe"),
-                        "rowTemplate": format!("/services/data/{version}/sobjects/{name}/{{ID}}"),
-                    }),
-                );
-                let _ = base;
-                Value::Object(entry)
-            })
+            .map(|o| self.global_entry(o, profile, version))
             .collect();
+        let _ = base;
         let mut out = Map::new();
         out.insert("encoding".into(), template.get("encoding").cloned().unwrap_or_else(|| "UTF-8".into()));
         out.insert("maxBatchSize".into(), template.get("maxBatchSize").cloned().unwrap_or_else(|| 200.into()));
         out.insert("sobjects".into(), Value::Array(sobjects));
         Value::Object(out)
+    }
+
+    /// One object's entry of the global describe (also `objectDescribe` of `GET /sobjects/{T}`).
+    pub fn global_entry(&self, o: &ObjectSchema, profile: &Profile, version: &str) -> Value {
+        let perms = profile.object(&o.describe.name);
+        let mut entry = Map::new();
+        for key in GLOBAL_ENTRY_KEYS {
+            // Trimmed captures lack some keys: Salesforce always sends them all.
+            let default = if key.starts_with("associate") { Value::Null } else { Value::Bool(false) };
+            entry.insert((*key).to_owned(), o.raw.get(*key).cloned().unwrap_or(default));
+        }
+        entry.insert("keyPrefix".into(), Value::String(o.key_prefix.clone()));
+        entry.insert("createable".into(), Value::Bool(o.describe.createable && perms.create));
+        entry.insert("updateable".into(), Value::Bool(o.describe.updateable && perms.edit));
+        let name = &o.describe.name;
+        entry.insert(
+            "urls".into(),
+            serde_json::json!({
+                "sobject": format!("/services/data/{version}/sobjects/{name}"),
+                "describe": format!("/services/data/{version}/sobjects/{name}/describe"),
+                "rowTemplate": format!("/services/data/{version}/sobjects/{name}/{{ID}}"),
+            }),
+        );
+        Value::Object(entry)
     }
 
     /// An sObject describe as `profile` sees it: hidden fields removed, permissions applied,

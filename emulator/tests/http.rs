@@ -1,54 +1,12 @@
 //! The emulator over real HTTP, compared with the real captured responses.
 
-use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
-use portico_emulator::{Emulator, ObjectPerms, Org, Profile};
+mod common;
+
+use common::{Session, fixtures, percent};
+use portico_emulator::credentials::CLIENT_ID;
+use portico_emulator::{ObjectPerms, Profile};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/salesforce/describe")
-}
-
-struct Session {
-    emulator: Emulator,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Session {
-    async fn start() -> Session {
-        let emulator = Emulator::start(Org::load(&fixtures()).unwrap()).await.unwrap();
-        let http = reqwest::Client::new();
-        let token: Value = http
-            .post(format!("{}/services/oauth2/token", emulator.base_url))
-            .form(&[("grant_type", "client_credentials"), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = token["access_token"].as_str().unwrap().to_owned();
-        Session { emulator, http, token }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/services/data/v62.0{path}", self.emulator.base_url)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self.http.get(self.url(path)).bearer_auth(&self.token).send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self.http.request(method, self.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-}
 
 fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
@@ -228,10 +186,6 @@ async fn query_keeps_literals_literal_and_respects_field_security() {
         (status, body[0]["errorCode"].as_str()),
         (StatusCode::FORBIDDEN, Some("INSUFFICIENT_ACCESS_OR_READONLY"))
     );
-}
-
-fn percent(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[tokio::test]

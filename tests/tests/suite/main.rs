@@ -1,6 +1,7 @@
 //! End-to-end tests: the real host running real components built from `plugins/` and
 //! `tests/guests/`, against the recorded org in `tests/fixtures/salesforce/describe`.
 
+mod clients;
 mod console;
 mod economy;
 mod examples;

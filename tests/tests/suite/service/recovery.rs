@@ -243,8 +243,9 @@ async fn a_run_whose_lease_was_taken_stops_and_commits_nothing() {
     // Shutting down drains every run in flight: a first run that kept going would have reached
     // Salesforce by the time it returns. No sleep, no guess at how long that takes.
     service.running.shutdown().await.unwrap();
-    let commits: u64 =
-        org.org.with(|s| ["composite", "create", "upsert"].iter().map(|k| s.calls.get(*k).copied().unwrap_or(0)).sum());
+    let commits: u64 = org.org.with(|s| {
+        ["composite", "graph", "create", "upsert"].iter().map(|k| s.calls.get(*k).copied().unwrap_or(0)).sum()
+    });
     assert_eq!(commits, 1, "only the run holding the job committed: {:?}", org.org.with(|s| s.calls.clone()));
     assert_eq!(org.org.records("Event").iter().filter(|e| e["Booking_Id__c"] == "bk_1001").count(), 1);
 }
