@@ -7,13 +7,17 @@
 //! ```text
 //! cargo bench -p portico-host --bench load -- [--bookings 20000] [--concurrency 64]
 //!     [--tenants 4] [--latency-ms 0] [--database sqlite|postgres://…] [--workers 64] [--new-attendees]
+//!     [--plugin target/plugins/ts/lead-event.wasm] [--batch-wait-ms 10]
 //! ```
+//!
+//! `--plugin` runs a `lead-event` built in another language (its port gives the same requests)
+//! instead of the bundled Rust one. The generator also reports the Salesforce API calls per
+//! booking, from the service's `portico_salesforce_api_calls` counter.
 
-use portico_host::service::client::PorticoClient;
-use portico_host::service::secrets::KeyRing;
+mod stack;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use stack::{Settings, Stack, cpu_seconds};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -28,6 +32,10 @@ struct Args {
     /// Every booking from a new attendee: lead-event then creates a Lead each time (a unit with
     /// a create, which is noted before its commit).
     new_attendees: bool,
+    /// A component to run instead of the bundled Rust `lead-event`.
+    plugin: Option<String>,
+    /// `orgs.batch_wait_ms` (the service's default when absent).
+    batch_wait_ms: Option<u64>,
 }
 
 fn args() -> Args {
@@ -39,6 +47,8 @@ fn args() -> Args {
         database: "sqlite".into(),
         workers: 64,
         new_attendees: false,
+        plugin: None,
+        batch_wait_ms: None,
     };
     let argv: Vec<String> = std::env::args().collect();
     let value = |name: &str| argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).cloned();
@@ -58,30 +68,12 @@ fn args() -> Args {
         a.database = v;
     }
     a.new_attendees = argv.iter().any(|x| x == "--new-attendees");
+    a.plugin = value("--plugin");
+    a.batch_wait_ms = value("--batch-wait-ms").map(|v| v.parse().expect("--batch-wait-ms N"));
     if let Some(v) = value("--workers") {
         a.workers = v.parse().expect("--workers N");
     }
     a
-}
-
-/// A child process that is killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Seconds of CPU (user + system) a process has used, from /proc.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields after the command: state is [0]; utime is field 14 of the line, [11] here.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -91,87 +83,34 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The service's Salesforce API calls, all tenants.
+const CALLS: &str = "portico_salesforce_api_calls_total";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args();
-    let exe = env!("CARGO_BIN_EXE_portico");
-    let dir = tempfile::tempdir()?;
-
-    // The emulated org, in its own process.
-    let mut emulator = Proc(
-        Command::new(exe)
-            .args(["emulator", "--port", "0", "--latency-ms", &args.latency_ms.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let mut lines = BufReader::new(emulator.0.stdout.take().expect("piped")).lines();
-    let org_url = loop {
-        let line = lines.next().expect("the emulator prints its URL")?;
-        if let Some(rest) = line.strip_prefix("Salesforce emulator at ") {
-            break rest.split_whitespace().next().expect("a URL").to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-
-    // The service.
-    let (database_url, schema) = if args.database == "sqlite" {
-        (format!("sqlite://{}", dir.path().join("portico.db").display()), None)
-    } else {
-        let schema = format!("portico_load_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&args.database).await?;
-        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await?;
-        let sep = if args.database.contains('?') { '&' } else { '?' };
-        (format!("{}{sep}options=-c%20search_path%3D{schema}", args.database), Some(schema))
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let config = dir.path().join("portico.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\ncache_dir = \"{}\"\n\
-             allow_hosts = [\"127.0.0.1\"]\n[workers]\nconcurrency = {w}\nper_tenant = {w}\npoll_ms = 50\n\
-             [runtime]\nmax_instances = {slots}\n",
-            dir.path().join("cache").display(),
-            w = args.workers,
-            slots = args.workers.max(64),
-        ),
-    )?;
-    let key = KeyRing::generate("load");
-    let created = Command::new(exe)
-        .args(["admin", "create-key", "--config"])
-        .arg(&config)
-        .env("PORTICO_MASTER_KEY", &key)
-        .output()?;
-    anyhow::ensure!(created.status.success(), "create-key: {}", String::from_utf8_lossy(&created.stderr));
-    let admin_key = String::from_utf8(created.stdout)?.trim().to_owned();
-    let service = Proc(
-        Command::new(exe)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env("PORTICO_MASTER_KEY", &key)
-            .env("PORTICO_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let admin = PorticoClient::new(&url, Some(&admin_key));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while admin.get("/readyz").await.map(|a| a.status.as_u16()).unwrap_or(0) != 200 {
-        anyhow::ensure!(Instant::now() < deadline, "the service did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let stack = Stack::start(Settings {
+        latency_ms: args.latency_ms,
+        database: &args.database,
+        workers: args.workers,
+        extra: &args.batch_wait_ms.map(|ms| format!("[orgs]\nbatch_wait_ms = {ms}\n")).unwrap_or_default(),
+    })
+    .await?;
+    let (admin, org_url, url) = (&stack.admin, &stack.org_url, &stack.url);
 
     // Tenants, each with lead-event installed and connected to the org.
     use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
-    let wasm = portico_plugins::example("lead-event").expect("bundled").wasm;
+    let wasm = match &args.plugin {
+        Some(path) => std::fs::read(path).map_err(|e| anyhow::anyhow!("--plugin {path}: {e}"))?,
+        None => portico_plugins::example("lead-event").expect("bundled").wasm.to_vec(),
+    };
     let mut tenants = Vec::new();
     for i in 0..args.tenants {
         let id = format!("load-{i}");
         let (secret, key) = admin.create_tenant(&id, &id).await?;
         let api = admin.with_key(&key);
-        api.install(&id, wasm).await?;
-        api.connect(&id, &org_url, CLIENT_ID, CLIENT_SECRET).await?;
+        api.install(&id, &wasm).await?;
+        api.connect(&id, org_url, CLIENT_ID, CLIENT_SECRET).await?;
         tenants.push((id, secret, api));
     }
     let template: Value = serde_json::from_str(&std::fs::read_to_string(
@@ -188,8 +127,9 @@ async fn main() -> anyhow::Result<()> {
 
     let tenants = Arc::new(tenants);
     let next = Arc::new(AtomicUsize::new(0));
-    let service_cpu0 = cpu_seconds(service.0.id());
-    let emulator_cpu0 = cpu_seconds(emulator.0.id());
+    let calls0 = stack.metric(CALLS).await?;
+    let service_cpu0 = cpu_seconds(stack.service.0.id());
+    let emulator_cpu0 = cpu_seconds(stack.emulator.0.id());
     let started = Instant::now();
     let mut senders = Vec::new();
     for _ in 0..args.concurrency {
@@ -246,12 +186,13 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let done = started.elapsed();
-    let service_cpu = cpu_seconds(service.0.id()) - service_cpu0;
-    let emulator_cpu = cpu_seconds(emulator.0.id()) - emulator_cpu0;
+    let calls = stack.metric(CALLS).await? - calls0;
+    let service_cpu = cpu_seconds(stack.service.0.id()) - service_cpu0;
+    let emulator_cpu = cpu_seconds(stack.emulator.0.id()) - emulator_cpu0;
     latencies.sort_by(|a, b| a.total_cmp(b));
     let n = args.bookings as f64;
     println!("bookings                 {}", args.bookings);
-    println!("database                 {}", if schema.is_some() { "postgres" } else { "sqlite" });
+    println!("database                 {}", if args.database == "sqlite" { "sqlite" } else { "postgres" });
     println!("emulated latency         {} ms", args.latency_ms);
     println!("tenants / senders / workers {} / {} / {}", args.tenants, args.concurrency, args.workers);
     println!(
@@ -269,11 +210,12 @@ async fn main() -> anyhow::Result<()> {
         percentile(&latencies, 0.5) * 1e3,
         percentile(&latencies, 0.99) * 1e3
     );
+    println!(
+        "batch wait               {}",
+        args.batch_wait_ms.map_or("the default".to_owned(), |ms| format!("{ms} ms"))
+    );
+    println!("plugin                   {}", args.plugin.as_deref().unwrap_or("lead-event (Rust, bundled)"));
+    println!("Salesforce API calls     {calls:.0} ({:.3} per booking)", calls / n);
     println!("service CPU per booking  {:.0} µs (emulator: {:.0} µs)", service_cpu / n * 1e6, emulator_cpu / n * 1e6);
-    drop(service);
-    if let Some(schema) = schema {
-        let admin = sqlx::PgPool::connect(&args.database).await?;
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await?;
-    }
-    Ok(())
+    stack.finish().await
 }

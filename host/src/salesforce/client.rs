@@ -4,7 +4,7 @@
 use super::Secret;
 use super::coalesce::Coalescer;
 use super::composite::Committed;
-use super::describe::{DESCRIBE_TTL, DescribeCache};
+use super::describe::{DESCRIBE_TTL, DescribeCache, DescribeStore};
 use super::error::SalesforceError;
 use super::find::{FindKind, crm_error};
 use super::token::{Connection, Tokens};
@@ -22,6 +22,45 @@ type CommitAnswer = Result<Committed, SalesforceError>;
 
 /// The most finds one combined query answers.
 const MAX_FINDS_PER_QUERY: usize = 200;
+
+/// The HTTP client Salesforce clients use: no redirects, a 30 s bound per request, the system's
+/// TLS roots plus `extra_ca_pem` (an operator's proxy or a test org).
+fn http_client(extra_ca_pem: Option<&str>) -> Result<reqwest::Client, SalesforceError> {
+    let mut builder =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30));
+    if let Some(pem) = extra_ca_pem {
+        let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| SalesforceError::Protocol(format!("the extra CA certificate is not valid PEM: {e}")))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build().map_err(|e| SalesforceError::Network(e.to_string()))
+}
+
+/// The describe budget of a client that shares nothing (tools, tests, a preflight).
+const OWN_DESCRIBE_BYTES: usize = 64 << 20;
+
+/// What the clients of many orgs share: one HTTP client (connection pools, TLS roots) and one
+/// byte-bounded describe store.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    http: reqwest::Client,
+    /// How long a combined find or commit waits for more (see `coalesce`).
+    batch_wait: Duration,
+    /// The describes of every client sharing this.
+    pub describes: Arc<DescribeStore>,
+}
+
+impl Shared {
+    /// An HTTP client trusting `extra_ca_pem` besides the system's roots, and a describe store
+    /// of `describe_bytes`; combined finds and commits wait up to `batch_wait` for more.
+    pub fn new(
+        extra_ca_pem: Option<&str>,
+        describe_bytes: usize,
+        batch_wait: Duration,
+    ) -> Result<Shared, SalesforceError> {
+        Ok(Shared { http: http_client(extra_ca_pem)?, batch_wait, describes: DescribeStore::new(describe_bytes) })
+    }
+}
 
 /// A client for one tenant's org.
 ///
@@ -43,23 +82,24 @@ impl std::fmt::Debug for SalesforceClient {
 }
 
 impl SalesforceClient {
-    /// A client for a connection. No request is made until the first call.
+    /// A client for a connection, with an HTTP client and describe cache of its own. No request
+    /// is made until the first call.
     pub fn new(conn: Connection) -> Result<SalesforceClient, SalesforceError> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(30));
-        if let Some(pem) = &conn.extra_ca_pem {
-            let cert = reqwest::Certificate::from_pem(pem.as_bytes())
-                .map_err(|e| SalesforceError::Protocol(format!("the extra CA certificate is not valid PEM: {e}")))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder.build().map_err(|e| SalesforceError::Network(e.to_string()))?;
+        let shared = Shared::new(conn.extra_ca_pem.as_deref(), OWN_DESCRIBE_BYTES, Duration::ZERO)?;
+        SalesforceClient::sharing(conn, &shared)
+    }
+
+    /// A client for a connection sharing the HTTP client and describe store of `shared` with the
+    /// other orgs' clients (`shared` must trust the same extra CA as the connection).
+    pub fn sharing(conn: Connection, shared: &Shared) -> Result<SalesforceClient, SalesforceError> {
+        let http = shared.http.clone();
         let tokens = Tokens::new(conn, http.clone())?;
         let transport = Arc::new(Transport::new(tokens, http));
         let finds = {
             let transport = transport.clone();
             Coalescer::new(
                 MAX_FINDS_PER_QUERY,
+                shared.batch_wait,
                 Box::new(move |_kind, finds: Vec<FindQuery>| {
                     let transport = transport.clone();
                     Box::pin(async move { super::find::find_many(&transport, &finds).await })
@@ -70,13 +110,15 @@ impl SalesforceClient {
             let transport = transport.clone();
             Coalescer::new(
                 super::graph::MAX_GRAPHS,
+                shared.batch_wait,
                 Box::new(move |(), units: Vec<Unit>| {
                     let transport = transport.clone();
                     Box::pin(async move { super::graph::commit_many(&transport, &units).await })
                 }),
             )
         };
-        Ok(SalesforceClient { transport, describes: DescribeCache::new(DESCRIBE_TTL), finds, commits })
+        let describes = DescribeCache::new(shared.describes.clone(), DESCRIBE_TTL);
+        Ok(SalesforceClient { transport, describes, finds, commits })
     }
 
     /// Changes how long describes are used before revalidation (default [`DESCRIBE_TTL`]).

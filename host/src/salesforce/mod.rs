@@ -20,9 +20,9 @@ mod token;
 mod transport;
 pub mod web_flow;
 
-pub use client::SalesforceClient;
+pub use client::{SalesforceClient, Shared};
 pub use composite::{Committed, CommittedRecord};
-pub use describe::DESCRIBE_TTL;
+pub use describe::{DESCRIBE_TTL, DescribeStats};
 pub use error::SalesforceError;
 pub use preflight::{Missing, Preflight, preflight};
 pub use token::{Auth, Connection};

@@ -47,6 +47,31 @@ pub struct ServeConfig {
     /// The console's suggestions.
     #[serde(default)]
     pub console: ConsoleConfig,
+    /// What is kept in memory of the tenants' orgs.
+    #[serde(default)]
+    pub orgs: OrgsConfig,
+}
+
+/// What a replica keeps in memory of the tenants' orgs. Both are bounded so that memory does
+/// not grow with the number of tenants: an idle tenant's client (its token) and describes make
+/// room for active ones, and cost a token request and a describe revalidation when it returns.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrgsConfig {
+    /// Orgs' clients kept (least recently used out first).
+    pub cached_clients: usize,
+    /// Bytes of describes kept across all orgs (each counted as the size of the part Portico
+    /// reads, as JSON; least recently used out first).
+    pub describe_cache_bytes: usize,
+    /// Under load, how long a tenant's combined `find` query or commit waits for more of its
+    /// bookings before it goes, ms (at rest nothing waits; see `salesforce::coalesce`).
+    pub batch_wait_ms: u64,
+}
+
+impl Default for OrgsConfig {
+    fn default() -> Self {
+        OrgsConfig { cached_clients: 2_000, describe_cache_bytes: 256 << 20, batch_wait_ms: 10 }
+    }
 }
 
 /// What the console suggests when a tenant admin connects Salesforce.
@@ -93,6 +118,9 @@ pub struct WorkerConfig {
     pub drain_seconds: u64,
     /// How often idle workers look for jobs ingested by other replicas, ms.
     pub poll_ms: u64,
+    /// The share of an org's daily API allowance (percent) Portico leaves to the org's other
+    /// integrations: below it, a tenant's jobs pause (see `service::budget`).
+    pub org_api_reserve_percent: u8,
 }
 
 /// Booking ingestion.
@@ -195,6 +223,7 @@ impl Default for ServeConfig {
             retention: RetentionConfig::default(),
             webhooks: super::webhooks::WebhooksConfig::default(),
             console: ConsoleConfig::default(),
+            orgs: OrgsConfig::default(),
         }
     }
 }
@@ -210,6 +239,7 @@ impl Default for WorkerConfig {
             backoff_max_ms: 5 * 60_000,
             drain_seconds: 30,
             poll_ms: 250,
+            org_api_reserve_percent: 5,
         }
     }
 }

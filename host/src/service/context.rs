@@ -8,7 +8,7 @@
 use super::secrets::KeyRing;
 use crate::store::{ConnectionRow, Store, StoreError, Tenant};
 use portico_model::{Grant, Limits};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -96,13 +96,19 @@ fn corrupt(what: &'static str) -> impl Fn(serde_json::Error) -> ContextError {
     move |e| ContextError::Corrupt { what, detail: e.to_string() }
 }
 
-/// The cache.
-#[derive(Debug, Default)]
+/// The cache, holding the most recently used tenants' contexts.
+#[derive(Debug)]
 pub struct Contexts {
-    entries: Mutex<HashMap<String, (Instant, Arc<TenantContext>)>>,
+    entries: Mutex<lru::LruCache<String, (Instant, Arc<TenantContext>)>>,
 }
 
 impl Contexts {
+    /// A cache of at most `capacity` tenants.
+    pub fn new(capacity: usize) -> Contexts {
+        let capacity = std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN);
+        Contexts { entries: Mutex::new(lru::LruCache::new(capacity)) }
+    }
+
     /// The tenant's context (`None`: no such tenant).
     pub async fn get(
         &self,
@@ -140,13 +146,13 @@ impl Contexts {
             active,
             tenant: row,
         });
-        self.entries.lock().expect("contexts lock").insert(tenant.to_owned(), (Instant::now(), ctx.clone()));
+        self.entries.lock().expect("contexts lock").put(tenant.to_owned(), (Instant::now(), ctx.clone()));
         Ok(Some(ctx))
     }
 
     /// Forgets a tenant's entry (after a change through this replica).
     pub fn invalidate(&self, tenant: &str) {
-        self.entries.lock().expect("contexts lock").remove(tenant);
+        self.entries.lock().expect("contexts lock").pop(tenant);
     }
 }
 

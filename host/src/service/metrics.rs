@@ -70,6 +70,17 @@ pub struct Metrics {
     pub salesforce_calls: Family<TenantLabels, Counter>,
     /// The org's remaining daily API requests, as Salesforce last reported.
     pub salesforce_remaining: Family<TenantLabels, Gauge>,
+    /// Salesforce API calls spent for the tenant today (UTC), as this replica knows them.
+    pub api_used_today: Family<TenantLabels, Gauge>,
+    /// Orgs' clients kept in memory (set at scrape time).
+    pub org_clients: Gauge,
+    /// Describes kept in memory, their bytes and how many were dropped to stay within the
+    /// budget (set at scrape time).
+    pub describe_entries: Gauge,
+    /// See `describe_entries`.
+    pub describe_bytes: Gauge,
+    /// See `describe_entries`.
+    pub describe_evictions: Gauge,
     /// Jobs per state (all tenants), read from the database at scrape time.
     pub queue_depth: Family<StateLabels, Gauge>,
     /// Booking deliveries by outcome.
@@ -99,6 +110,11 @@ impl Default for Metrics {
             committed: Family::default(),
             salesforce_calls: Family::default(),
             salesforce_remaining: Family::default(),
+            api_used_today: Family::default(),
+            org_clients: Gauge::default(),
+            describe_entries: Gauge::default(),
+            describe_bytes: Gauge::default(),
+            describe_evictions: Gauge::default(),
             queue_depth: Family::default(),
             deliveries: Family::default(),
             ingest_latency: Family::new_with_constructor(latency_histogram),
@@ -114,6 +130,19 @@ impl Default for Metrics {
             "salesforce_api_remaining",
             "Remaining daily Salesforce API requests as last reported",
             m.salesforce_remaining.clone(),
+        );
+        registry.register(
+            "salesforce_api_used_today",
+            "Salesforce API calls spent for the tenant today (UTC), against its daily budget",
+            m.api_used_today.clone(),
+        );
+        registry.register("salesforce_clients", "Orgs' clients kept in memory", m.org_clients.clone());
+        registry.register("describe_cache_entries", "Describes kept in memory", m.describe_entries.clone());
+        registry.register("describe_cache_bytes", "Bytes of describes kept in memory", m.describe_bytes.clone());
+        registry.register(
+            "describe_cache_evictions",
+            "Describes dropped to stay within the cache's bytes",
+            m.describe_evictions.clone(),
         );
         registry.register("queue_jobs", "Jobs per state", m.queue_depth.clone());
         registry.register("deliveries", "Booking deliveries by outcome", m.deliveries.clone());

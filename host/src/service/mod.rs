@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod batch;
+pub mod budget;
 pub mod client;
 pub mod config;
 pub mod console;
@@ -68,6 +69,8 @@ pub struct Inner {
     pub metrics: metrics::Metrics,
     /// Tenants' Salesforce clients.
     pub orgs: orgs::Orgs,
+    /// What each tenant spent of its Salesforce API budget (see `budget`).
+    pub budgets: budget::Budgets,
     /// Sends invitations, reset links and sign-in codes, when SMTP is configured.
     pub mailer: Option<mail::Mailer>,
     /// Tenants as the hot path sees them (cached briefly).
@@ -116,10 +119,11 @@ impl AppState {
             inner: Arc::new(Inner {
                 throttle: auth::Throttle::new(&config.auth),
                 preflights: rate::Interval::new(std::time::Duration::from_secs(config.auth.preflight_interval_seconds)),
-                orgs: orgs::Orgs::new(config.allow_hosts.clone(), extra_ca),
+                orgs: orgs::Orgs::new(config.allow_hosts.clone(), extra_ca, &config.orgs),
+                budgets: budget::Budgets::default(),
                 mailer,
                 metrics: metrics::Metrics::default(),
-                contexts: context::Contexts::default(),
+                contexts: context::Contexts::new(config.orgs.cached_clients),
                 wake: tokio::sync::Notify::new(),
                 replica,
                 deliveries,

@@ -1,11 +1,12 @@
 //! Tenants' Salesforce clients, built from their stored connections and kept while the
 //! connection is unchanged (so tokens and describe caches survive between jobs).
 
+use super::config::OrgsConfig;
 use super::secrets::KeyRing;
-use crate::salesforce::{Auth, Connection, SalesforceClient, Secret};
+use crate::salesforce::{Auth, Connection, DescribeStats, SalesforceClient, Secret, Shared};
 use crate::store::ConnectionRow;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -87,13 +88,32 @@ pub enum OrgError {
 pub struct Orgs {
     allow_hosts: Vec<String>,
     extra_ca_pem: Option<String>,
-    clients: Mutex<HashMap<String, Arc<Org>>>,
+    /// One HTTP client and one describe store for every org: per-org ones would each hold
+    /// their own connection pool, TLS roots and describes.
+    shared: Result<Shared, String>,
+    /// Clients by tenant, least recently used out first.
+    clients: Mutex<lru::LruCache<String, Arc<Org>>>,
 }
 
 impl Orgs {
-    /// Clients allowed to reach Salesforce's domains and `allow_hosts`.
-    pub fn new(allow_hosts: Vec<String>, extra_ca_pem: Option<String>) -> Orgs {
-        Orgs { allow_hosts, extra_ca_pem, clients: Mutex::new(HashMap::new()) }
+    /// Clients allowed to reach Salesforce's domains and `allow_hosts`, trusting `extra_ca_pem`
+    /// besides the system's roots, kept within `config`'s bounds.
+    pub fn new(allow_hosts: Vec<String>, extra_ca_pem: Option<String>, config: &OrgsConfig) -> Orgs {
+        let wait = std::time::Duration::from_millis(config.batch_wait_ms);
+        let shared = Shared::new(extra_ca_pem.as_deref(), config.describe_cache_bytes, wait).map_err(|e| e.to_string());
+        let capacity = NonZeroUsize::new(config.cached_clients).unwrap_or(NonZeroUsize::MIN);
+        Orgs { allow_hosts, extra_ca_pem, shared, clients: Mutex::new(lru::LruCache::new(capacity)) }
+    }
+
+    /// The tenant's client if this replica has one.
+    pub fn cached(&self, tenant: &str) -> Option<Arc<Org>> {
+        self.clients.lock().expect("orgs lock").peek(tenant).cloned()
+    }
+
+    /// Clients kept, and what the shared describe store holds.
+    pub fn stats(&self) -> (usize, Option<DescribeStats>) {
+        let clients = self.clients.lock().expect("orgs lock").len();
+        (clients, self.shared.as_ref().ok().map(|s| s.describes.stats()))
     }
 
     /// The hosts allowed besides Salesforce's domains.
@@ -118,7 +138,7 @@ impl Orgs {
             reported_calls: AtomicU64::new(0),
             object_names: Mutex::new(None),
         });
-        self.clients.lock().expect("orgs lock").insert(tenant.to_owned(), org.clone());
+        self.clients.lock().expect("orgs lock").put(tenant.to_owned(), org.clone());
         Ok(org)
     }
 
@@ -179,7 +199,7 @@ impl Orgs {
                         reported_calls: AtomicU64::new(current.reported_calls.load(Ordering::Relaxed)),
                         object_names: Mutex::new(None),
                     };
-                    clients.insert(tenant.to_owned(), Arc::new(renewed));
+                    clients.put(tenant.to_owned(), Arc::new(renewed));
                 }
                 Ok(())
             }
@@ -218,6 +238,7 @@ impl Orgs {
         let mut conn = Connection::new(&row.instance_url, &row.login_url, auth, &self.allow_hosts)
             .map_err(|e| OrgError::Invalid(e.to_string()))?;
         conn.extra_ca_pem = self.extra_ca_pem.clone();
-        SalesforceClient::new(conn).map_err(|e| OrgError::Invalid(e.to_string()))
+        let shared = self.shared.as_ref().map_err(|e| OrgError::Invalid(e.clone()))?;
+        SalesforceClient::sharing(conn, shared).map_err(|e| OrgError::Invalid(e.to_string()))
     }
 }

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod audit;
+mod budget;
 mod config_versions;
 mod connections;
 mod ingest;
@@ -24,6 +25,7 @@ mod webhooks;
 
 pub use accounts::{MembershipRow, RoleRow, UserRow};
 pub use audit::{AuditRecord, NewAudit};
+pub use budget::{DAY_MS, day_of};
 pub use config_versions::ConfigVersion;
 pub use connections::ConnectionRow;
 pub use jobs::{Claim, Completion, Delivery, Enqueued, Ingested, Job, JobFilter, JobState, QueueDepth, RunReport};

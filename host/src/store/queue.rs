@@ -49,6 +49,7 @@ impl Store {
              WHERE j.state IN ('pending', 'running') \
              AND ((j.state = 'pending' AND j.run_after <= $3) OR (j.state = 'running' AND j.lease_until < $3 AND j.attempts < $4)) {skip}\
              AND j.tenant_id NOT IN (SELECT id FROM tenants WHERE suspended_at IS NOT NULL) \
+             AND j.tenant_id NOT IN (SELECT id FROM tenants WHERE api_paused_until IS NOT NULL AND api_paused_until > $3) \
              AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.tenant_id = j.tenant_id AND e.booking_id = j.booking_id \
                              AND e.id < j.id AND e.state IN ('pending', 'running')) \
              ORDER BY j.id LIMIT {}",

@@ -34,6 +34,14 @@ pub struct Tenant {
     pub suspended_at: Option<i64>,
     /// Why, as the platform staff wrote it.
     pub suspended_reason: Option<String>,
+    /// Salesforce API calls Portico may spend for it per UTC day (`None`: no budget of its own;
+    /// the org's own limit still holds).
+    pub api_daily_budget: Option<i64>,
+    /// Until when (Unix ms) none of its jobs is claimed, because of its API budget or its org's
+    /// remaining allowance.
+    pub api_paused_until: Option<i64>,
+    /// Why its jobs wait.
+    pub api_paused_reason: Option<String>,
 }
 
 /// A stored API key (never the secret).
@@ -63,7 +71,8 @@ pub struct ApiKeyRow {
 }
 
 const TENANT_COLUMNS: &str = "id, name, webhook_secret, active_digest, config, max_concurrency, limits, created_at, \
-     parent_id, require_2fa, password_max_age_days, suspended_at, suspended_reason";
+     parent_id, require_2fa, password_max_age_days, suspended_at, suspended_reason, api_daily_budget, \
+     api_paused_until, api_paused_reason";
 const KEY_COLUMNS: &str =
     "prefix, secret_hash, tenant_id, role, label, created_at, revoked_at, expires_at, last_used_at, created_by";
 

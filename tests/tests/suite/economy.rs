@@ -2,30 +2,38 @@
 //! share requests — finds as one `IN` query, commits as one Composite Graph request — and each
 //! still gets exactly its own answer, all-or-nothing.
 
-use super::runtime;
-use super::salesforce::{booking, client, emulator};
-use portico_host::Call;
+use super::salesforce::{booking, client, emulator, map};
 use portico_host::salesforce::{SalesforceClient, SalesforceError};
 use portico_model::staging::{Unit, WriteMode};
-use portico_model::{Crm, FindQuery, Limits, Value};
+use portico_model::{Crm, FindQuery, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// lead-event's unit (a Lead, then an Event whose `WhoId` refers to it) for a new attendee.
 async fn lead_event_unit(client: &Arc<SalesforceClient>) -> Unit {
-    let rt = runtime();
-    let plugin = rt.load(portico_plugins::example("lead-event").unwrap().wasm).unwrap();
-    let call = Call {
-        booking: booking("lead-event", "new-lead"),
-        grant: Arc::new(plugin.manifest.objects.clone()),
-        config: Arc::default(),
-        limits: Limits::default(),
-        crm: client.clone(),
-    };
-    let unit = rt.invoke(&plugin, call).await.result.unwrap();
+    let unit = map(client, "lead-event", booking("lead-event", "new-lead")).await.unwrap();
     let sobjects: Vec<&str> = unit.records.iter().map(|r| r.reference.sobject.as_str()).collect();
     assert_eq!(sobjects, ["Lead", "Event"]);
     unit
+}
+
+/// Runs `op` on each item at once, as concurrent jobs of one tenant would; the answers in order.
+async fn together<T, R, F>(
+    client: &Arc<SalesforceClient>,
+    items: &[T],
+    op: impl Fn(Arc<SalesforceClient>, T) -> F,
+) -> Vec<R>
+where
+    T: Clone + Send + 'static,
+    R: Send + 'static,
+    F: Future<Output = R> + Send + 'static,
+{
+    let tasks: Vec<_> = items.iter().cloned().map(|item| tokio::spawn(op(client.clone(), item))).collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
 }
 
 /// The unit for another booking: its Lead with `email`, its Event keyed by `booking_id`.
@@ -75,18 +83,7 @@ async fn commits_arriving_together_share_a_graph_request_and_a_refused_one_fails
     // A distant org: commits that arrive while one is in flight queue up behind it.
     emu.org.with(|s| s.faults.latency = Duration::from_millis(150));
     let calls = emu.org.api_calls();
-    let tasks: Vec<_> = units
-        .iter()
-        .cloned()
-        .map(|unit| {
-            let client = client.clone();
-            tokio::spawn(async move { client.commit(&unit).await })
-        })
-        .collect();
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.unwrap());
-    }
+    let results = together(&client, &units, |client, unit| async move { client.commit(&unit).await }).await;
     let used = emu.org.api_calls() - calls;
     assert!(used <= 3, "10 commits in {used} requests (the first alone, the rest in a graph request)");
     assert!(emu.org.calls("graph") >= 1, "a Composite Graph request was sent");
@@ -146,16 +143,9 @@ async fn finds_arriving_together_share_one_query_and_each_gets_its_own_answer() 
 
     emu.org.with(|s| s.faults.latency = Duration::from_millis(150));
     let queries = emu.org.calls("query");
-    let tasks: Vec<_> = finds
-        .iter()
-        .cloned()
-        .map(|q| {
-            let client = client.clone();
-            tokio::spawn(async move { client.find(&q).await })
-        })
-        .collect();
-    for (i, (t, expected)) in tasks.into_iter().zip(&expected).enumerate() {
-        assert_eq!(&t.await.unwrap().unwrap(), expected, "find {i} gets what its own query returns");
+    let answers = together(&client, &finds, |client, q| async move { client.find(&q).await }).await;
+    for (i, (answer, expected)) in answers.into_iter().zip(&expected).enumerate() {
+        assert_eq!(&answer.unwrap(), expected, "find {i} gets what its own query returns");
     }
     let used = emu.org.calls("query") - queries;
     assert!(used <= 2, "8 finds in {used} queries (the first alone, the rest combined)");
@@ -164,21 +154,11 @@ async fn finds_arriving_together_share_one_query_and_each_gets_its_own_answer() 
     // asks for two, and the three older duplicates may fill it. `solo`, crowded out, is asked
     // again on its own and still gets its Lead.
     let finds = [by_email("nobody@x.example", 1), by_email("dup@x.example", 1), by_email("solo@x.example", 1)];
-    let tasks: Vec<_> = finds
-        .iter()
-        .cloned()
-        .map(|q| {
-            let client = client.clone();
-            tokio::spawn(async move { client.find(&q).await })
-        })
+    let answers: Vec<_> = together(&client, &finds, |client, q| async move { client.find(&q).await })
+        .await
+        .into_iter()
+        .map(Result::unwrap)
         .collect();
-    let answers: Vec<_> = {
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await.unwrap().unwrap());
-        }
-        out
-    };
     assert!(answers[0].is_empty());
     assert_eq!(answers[1], expected[0], "the oldest duplicate");
     assert_eq!(answers[2], expected[1], "solo's Lead, though the combined query was full");

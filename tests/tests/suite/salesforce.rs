@@ -6,6 +6,7 @@ use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
 use portico_emulator::{Emulator, Org, Profile};
 use portico_host::salesforce::{Auth, Connection, SalesforceClient, SalesforceError, Secret};
 use portico_host::{Call, InvokeError};
+use portico_model::staging::Unit;
 use portico_model::{Booking, Crm, ErrorKind, FindQuery, Limits, MappingError, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,11 +32,8 @@ fn config(example: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-async fn map_and_commit(
-    client: &Arc<SalesforceClient>,
-    example: &str,
-    booking: Booking,
-) -> Result<portico_host::salesforce::Committed, String> {
+/// Runs an example on a booking against the org; its unit, not committed.
+pub(super) async fn map(client: &Arc<SalesforceClient>, example: &str, booking: Booking) -> Result<Unit, String> {
     let rt = runtime();
     let plugin = rt.load(portico_plugins::example(example).unwrap().wasm).unwrap();
     let call = Call {
@@ -45,8 +43,15 @@ async fn map_and_commit(
         limits: Limits::default(),
         crm: client.clone(),
     };
-    let outcome = rt.invoke(&plugin, call).await;
-    let unit = outcome.result.map_err(|e| e.to_string())?;
+    rt.invoke(&plugin, call).await.result.map_err(|e| e.to_string())
+}
+
+async fn map_and_commit(
+    client: &Arc<SalesforceClient>,
+    example: &str,
+    booking: Booking,
+) -> Result<portico_host::salesforce::Committed, String> {
+    let unit = map(client, example, booking).await?;
     client.commit(&unit).await.map_err(|e| e.to_string())
 }
 
@@ -107,16 +112,7 @@ async fn a_retried_lead_event_booking_never_duplicates() {
 async fn a_failed_commit_leaves_nothing_and_names_the_record() {
     let emu = emulator().await;
     let client = Arc::new(client(&emu));
-    let rt = runtime();
-    let plugin = rt.load(portico_plugins::example("lead-event").unwrap().wasm).unwrap();
-    let call = Call {
-        booking: booking("lead-event", "new-lead"),
-        grant: Arc::new(plugin.manifest.objects.clone()),
-        config: Arc::default(),
-        limits: Limits::default(),
-        crm: client.clone(),
-    };
-    let unit = rt.invoke(&plugin, call).await.result.unwrap();
+    let unit = map(&client, "lead-event", booking("lead-event", "new-lead")).await.unwrap();
     // Between mapping and commit an admin makes the Event field read-only for the user.
     emu.org.with(|s| s.profile = Profile::default().read_only("Event", "Booking_Status__c"));
     let leads = emu.org.records("Lead").len();

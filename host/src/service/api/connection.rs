@@ -7,7 +7,7 @@ use crate::service::{ApiResult, AppState};
 use crate::store::ConnectionRow;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use ops::connection::{Callback, NewConnection, StartAuthorization};
@@ -162,4 +162,78 @@ pub async fn preflight(
         missing: p.missing,
         digest: p.digest,
     }))
+}
+
+/// The tenant's Salesforce API budget and where it stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiBudgetView {
+    /// Calls Portico may spend per UTC day for this tenant (`null`: no budget of its own; the
+    /// org's own allowance still holds).
+    pub daily_budget: Option<i64>,
+    /// Calls spent today (UTC).
+    pub used_today: i64,
+    /// `ok`, `slowed` (near the budget: one job at a time) or `paused` (jobs wait; see `reason`).
+    pub state: String,
+    /// Jobs wait until then (RFC 3339, UTC).
+    pub paused_until: Option<String>,
+    /// Why jobs wait.
+    pub reason: Option<String>,
+    /// Calls the org has used in the last 24 hours, as Salesforce last reported them.
+    pub org_used: Option<u64>,
+    /// The org's daily allowance, as Salesforce last reported it.
+    pub org_max: Option<u64>,
+}
+
+impl From<ops::budget::BudgetState> for ApiBudgetView {
+    fn from(b: ops::budget::BudgetState) -> ApiBudgetView {
+        let state = if b.paused.is_some() {
+            "paused"
+        } else if b.slowed {
+            "slowed"
+        } else {
+            "ok"
+        };
+        ApiBudgetView {
+            daily_budget: b.daily_budget,
+            used_today: b.used_today,
+            state: state.to_owned(),
+            paused_until: b.paused.as_ref().map(|(until, _)| api_time(*until)),
+            reason: b.paused.map(|(_, reason)| reason),
+            org_used: b.org_usage.map(|u| u.used),
+            org_max: b.org_usage.map(|u| u.max),
+        }
+    }
+}
+
+/// A new daily budget.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetApiBudget {
+    /// Calls per UTC day (1 to 100,000,000), or `null` for no budget of its own.
+    pub daily_budget: Option<i64>,
+}
+
+/// The tenant's Salesforce API budget, what it spent today and why its jobs wait, if they do.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/api-budget", tag = "connection", operation_id = "get_api_budget",
+    params(("tenant" = String, Path)), responses((status = 200, body = ApiBudgetView)))]
+pub async fn get_budget(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApiBudgetView>> {
+    Ok(Json(ops::budget::get(&state, &who, &id).await?.into()))
+}
+
+/// Sets the tenant's daily Salesforce API budget (a share of the org's allowance): near it the
+/// tenant's jobs run one at a time, at it they wait until 00:00 UTC.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/api-budget", tag = "connection", operation_id = "put_api_budget",
+    request_body = SetApiBudget, params(("tenant" = String, Path)),
+    responses((status = 200, body = ApiBudgetView), (status = 422, body = crate::service::ErrorBody)))]
+pub async fn put_budget(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(new): Json<SetApiBudget>,
+) -> ApiResult<Json<ApiBudgetView>> {
+    Ok(Json(ops::budget::set(&state, &who, &id, new.daily_budget).await?.into()))
 }

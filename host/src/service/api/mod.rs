@@ -96,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{t}/connection"), get(connection::get).put(connection::put).delete(connection::delete))
         .route(&format!("{t}/connection/authorize"), post(connection::authorize))
         .route(&format!("{t}/connection/preflight"), post(connection::preflight))
+        .route(&format!("{t}/api-budget"), get(connection::get_budget).put(connection::put_budget))
         .route("/v1/oauth/callback", get(connection::callback))
         .route(&format!("{t}/jobs"), get(jobs::list))
         .route(&format!("{t}/jobs/replay"), post(jobs::replay_all))
@@ -150,6 +151,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         ] {
             inner.metrics.queue_depth.get_or_create(&StateLabels { state: name.into() }).set(n);
         }
+    }
+    let (clients, describes) = inner.orgs.stats();
+    inner.metrics.org_clients.set(clients as i64);
+    if let Some(d) = describes {
+        inner.metrics.describe_entries.set(d.entries as i64);
+        inner.metrics.describe_bytes.set(d.bytes as i64);
+        inner.metrics.describe_evictions.set(d.evictions as i64);
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], inner.metrics.encode())
         .into_response()

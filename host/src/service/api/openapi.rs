@@ -33,7 +33,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response};
         plugins::upload, plugins::list, plugins::get, plugins::approve, plugins::activate, plugins::rollback,
         plugins::activations,
         connection::put, connection::get, connection::delete, connection::authorize, connection::callback,
-        connection::preflight,
+        connection::preflight, connection::get_budget, connection::put_budget,
         jobs::list, jobs::get, jobs::replay, jobs::replay_all, jobs::mark_done, jobs::audit, erasures::erase, erasures::list,
         ingest::booking, ingest::calcom, ingest::calendly,
         super::healthz, super::readyz, super::metrics,

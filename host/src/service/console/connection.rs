@@ -39,6 +39,7 @@ pub async fn page(
     let usage = console_try!(viewer, ops::connection::usage(&state, &viewer.who, &tenant).await);
     let manage = viewer.who.permissions_in(&tenant).has(Permission::ConnectionManage);
     let config = &state.inner.config.console;
+    let budget = super::budget::card(&state, &viewer, &tenant).await;
     let body = html! {
         @if back.connected.is_some() { (layout::notice("Salesforce authorized the connection.")) }
         section.card #current {
@@ -48,6 +49,7 @@ pub async fn page(
                 None => { p { "Not connected yet." } }
             }
         }
+        (budget)
         @if manage {
             section.card {
                 h2 { "Preflight" }

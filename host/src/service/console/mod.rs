@@ -9,7 +9,8 @@
 //! - [`account`]: my sessions, my password, two-factor enrolment with its QR code.
 //! - [`tenant`]: the tenant list and a tenant's overview (ingestion URLs, secret rotation,
 //!   sandbox limits, suspending and resuming for platform staff).
-//! - [`connection`]: connecting Salesforce and the preflight checklist.
+//! - [`connection`]: connecting Salesforce and the preflight checklist, with [`budget`]: the
+//!   daily API budget.
 //! - [`plugins`]: upload, approve, activate and roll back plugin versions.
 //! - [`mapping`]: the describe-driven mapping editor with its preview and history.
 //! - [`jobs`]: the live job list, a job's page, replays and the audit trail.
@@ -20,6 +21,7 @@
 //! - [`trust`]: the trust page for the customer's Salesforce admin and security team.
 
 pub mod account;
+pub mod budget;
 pub mod connection;
 pub mod jobs;
 pub mod layout;
@@ -71,6 +73,7 @@ pub fn routes(max_component_bytes: usize) -> Router<AppState> {
         .route(&format!("{t}/connection"), get(connection::page).post(connection::save))
         .route(&format!("{t}/connection/authorize"), post(connection::authorize))
         .route(&format!("{t}/connection/preflight"), post(connection::preflight))
+        .route(&format!("{t}/connection/api-budget"), post(budget::save))
         .route(&format!("{t}/connection/permission-set.xml"), get(connection::permission_set))
         .route(&format!("{t}/plugins"), get(plugins::page).post(plugins::upload).layer(upload_limit))
         .route(&format!("{t}/plugins/{{digest}}"), get(plugins::version))

@@ -8,6 +8,7 @@
 //! answers 404 exactly as if it did not exist, a permission it lacks 403 naming it.
 
 pub mod accounts;
+pub mod budget;
 pub mod connection;
 pub mod jobs;
 pub mod keys;

@@ -129,12 +129,11 @@ async fn execute(
     record_invocation(state, &labels, report, &outcome);
     let failure_labels =
         |kind: &str| FailureLabels { tenant: labels.tenant.clone(), plugin: labels.plugin.clone(), kind: kind.into() };
-    let tenant_labels = TenantLabels { tenant: tenant.id.clone() };
     let unit = match outcome.result {
         Ok(unit) => unit,
         Err(e) => {
             inner.metrics.failures.get_or_create(&failure_labels(e.kind())).inc();
-            inner.metrics.salesforce_calls.get_or_create(&tenant_labels).inc_by(org.new_calls());
+            spent(state, tenant, &org, tenant_limit).await;
             inner.orgs.keep_rotated_token(&inner.store, &inner.keys, &tenant.id, &org).await;
             return Err(invoke_failure(e, outcome.crm_failure));
         }
@@ -150,14 +149,7 @@ async fn execute(
         }
     }
     let committed = org.client.commit(&unit).await;
-    inner.metrics.salesforce_calls.get_or_create(&tenant_labels).inc_by(org.new_calls());
-    if let Some(usage) = org.client.api_usage() {
-        inner
-            .metrics
-            .salesforce_remaining
-            .get_or_create(&tenant_labels)
-            .set(usage.max.saturating_sub(usage.used) as i64);
-    }
+    spent(state, tenant, &org, tenant_limit).await;
     inner.orgs.keep_rotated_token(&inner.store, &inner.keys, &tenant.id, &org).await;
     let committed = committed.map_err(|e| {
         inner.metrics.failures.get_or_create(&failure_labels("salesforce")).inc();
@@ -166,6 +158,27 @@ async fn execute(
     inner.metrics.committed.get_or_create(&labels).inc();
     let audit = committed.records.iter().map(|c| audit_record(&unit, &committed, c)).collect();
     Ok(audit)
+}
+
+/// Counts the API calls the tenant's org made since the last count, against its budget; near
+/// it, the tenant's jobs run one at a time.
+async fn spent(
+    state: &AppState,
+    tenant: &crate::store::Tenant,
+    org: &crate::service::orgs::Org,
+    tenant_limit: &mut Option<usize>,
+) {
+    let inner = &state.inner;
+    let labels = TenantLabels { tenant: tenant.id.clone() };
+    let calls = org.new_calls();
+    inner.metrics.salesforce_calls.get_or_create(&labels).inc_by(calls);
+    let usage = org.client.api_usage();
+    if let Some(usage) = usage {
+        inner.metrics.salesforce_remaining.get_or_create(&labels).set(usage.max.saturating_sub(usage.used) as i64);
+    }
+    if inner.budgets.spent(state, tenant, calls, usage, now_ms()).await == crate::service::budget::Pace::Slow {
+        *tenant_limit = Some(1);
+    }
 }
 
 /// What the trail keeps of one committed record: the fields as Salesforce received them, with

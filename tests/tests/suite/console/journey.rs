@@ -109,6 +109,13 @@ async fn a_tenant_admin_connects_maps_and_watches_bookings_in_the_browser() {
     b.wait_text("#current", "Authorized by a Salesforce user").await;
     b.wait_text("#current", portico_emulator::credentials::USERNAME).await;
     b.shot("connection").await;
+    // A daily API budget: a bad one is explained in place, a good one is shown.
+    b.fill("#f-daily_budget", "0").await;
+    b.click("#api-budget button[type=submit]").await;
+    b.wait_text("#api-budget .problem", "between 1 and").await;
+    b.fill("#f-daily_budget", "5000").await;
+    b.click("#api-budget button[type=submit]").await;
+    b.wait_text("#api-budget", "of 5000").await;
 
     // Upload `configurable`, approve it with its full grant, activate it.
     b.go("/t/acme/plugins").await;

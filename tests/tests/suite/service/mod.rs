@@ -4,6 +4,7 @@
 
 mod access;
 mod accounts;
+mod budget;
 mod connection;
 mod flow;
 mod ingest;
