@@ -74,7 +74,10 @@ impl Stack {
         let dir = tempfile::tempdir()?;
         let mut emulator = Proc(
             Command::new(exe)
+                // An Enterprise-size allowance: a run spends more than a Developer Edition's
+                // 15,000 calls, and the service would rightly pause near it.
                 .args(["emulator", "--port", "0", "--latency-ms", &s.latency_ms.to_string()])
+                .args(["--daily-api-requests", "10000000"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()?,

@@ -6,9 +6,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub(super) async fn run(port: u16, org_dir: Option<PathBuf>, https: bool, latency_ms: u64) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(
+    port: u16,
+    org_dir: Option<PathBuf>,
+    https: bool,
+    latency_ms: u64,
+    daily_api_requests: u64,
+) -> anyhow::Result<ExitCode> {
     let dir = org_dir.unwrap_or_else(|| portico_plugins::repo_root().join("tests/fixtures/salesforce/describe"));
-    let org = Org::load(&dir).map_err(|e| anyhow::anyhow!("cannot load the org from {}: {e}", dir.display()))?;
+    let mut org = Org::load(&dir).map_err(|e| anyhow::anyhow!("cannot load the org from {}: {e}", dir.display()))?;
+    org.daily_api_requests = daily_api_requests;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let emulator = if https { Emulator::start_tls_on(org, addr).await? } else { Emulator::start_on(org, addr).await? };
     emulator.org.with(|s| s.faults.latency = std::time::Duration::from_millis(latency_ms));

@@ -106,6 +106,10 @@ enum Command {
         /// Delay every answer by this many milliseconds (a distant org, for load tests).
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
+        /// The org's daily API allowance, as `/limits` and `Sforce-Limit-Info` report it
+        /// (15,000: a Developer Edition org's).
+        #[arg(long, default_value_t = 15_000)]
+        daily_api_requests: u64,
     },
 }
 
@@ -193,7 +197,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "dev")]
         Command::Demo => dev::demo(cache_dir).await,
         #[cfg(feature = "dev")]
-        Command::Emulator { port, org_dir, https, latency_ms } => emulator::run(port, org_dir, https, latency_ms).await,
+        Command::Emulator { port, org_dir, https, latency_ms, daily_api_requests } => {
+            emulator::run(port, org_dir, https, latency_ms, daily_api_requests).await
+        }
         Command::Connection(ConnectionCommand::Check { org, plugin }) => {
             connection::check(org, plugin, cache_dir).await
         }

@@ -39,6 +39,9 @@ fn http_client(extra_ca_pem: Option<&str>) -> Result<reqwest::Client, Salesforce
 /// The describe budget of a client that shares nothing (tools, tests, a preflight).
 const OWN_DESCRIBE_BYTES: usize = 64 << 20;
 
+/// How long a combined find or commit waits for more under load, unless configured.
+pub const DEFAULT_BATCH_WAIT: Duration = Duration::from_millis(10);
+
 /// What the clients of many orgs share: one HTTP client (connection pools, TLS roots) and one
 /// byte-bounded describe store.
 #[derive(Clone, Debug)]
@@ -85,7 +88,7 @@ impl SalesforceClient {
     /// A client for a connection, with an HTTP client and describe cache of its own. No request
     /// is made until the first call.
     pub fn new(conn: Connection) -> Result<SalesforceClient, SalesforceError> {
-        let shared = Shared::new(conn.extra_ca_pem.as_deref(), OWN_DESCRIBE_BYTES, Duration::ZERO)?;
+        let shared = Shared::new(conn.extra_ca_pem.as_deref(), OWN_DESCRIBE_BYTES, DEFAULT_BATCH_WAIT)?;
         SalesforceClient::sharing(conn, &shared)
     }
 

@@ -20,7 +20,7 @@ mod token;
 mod transport;
 pub mod web_flow;
 
-pub use client::{SalesforceClient, Shared};
+pub use client::{DEFAULT_BATCH_WAIT, SalesforceClient, Shared};
 pub use composite::{Committed, CommittedRecord};
 pub use describe::{DESCRIBE_TTL, DescribeStats};
 pub use error::SalesforceError;

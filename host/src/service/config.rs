@@ -70,7 +70,11 @@ pub struct OrgsConfig {
 
 impl Default for OrgsConfig {
     fn default() -> Self {
-        OrgsConfig { cached_clients: 2_000, describe_cache_bytes: 256 << 20, batch_wait_ms: 10 }
+        OrgsConfig {
+            cached_clients: 2_000,
+            describe_cache_bytes: 256 << 20,
+            batch_wait_ms: crate::salesforce::DEFAULT_BATCH_WAIT.as_millis() as u64,
+        }
     }
 }
 
