@@ -7,7 +7,7 @@
 //! ```text
 //! cargo bench -p portico-host --bench load -- [--bookings 20000] [--concurrency 64]
 //!     [--tenants 4] [--latency-ms 0] [--database sqlite|postgres://…] [--workers 64] [--new-attendees]
-//!     [--plugin target/plugins/ts/lead-event.wasm] [--batch-wait-ms 10]
+//!     [--plugin target/plugins/ts/lead-event.wasm] [--batch-wait-ms 10] [--no-sharing]
 //! ```
 //!
 //! `--plugin` runs a `lead-event` built in another language (its port gives the same requests)
@@ -36,6 +36,8 @@ struct Args {
     plugin: Option<String>,
     /// `orgs.batch_wait_ms` (the service's default when absent).
     batch_wait_ms: Option<u64>,
+    /// `orgs.share_requests = false`: every find and commit a request of its own (the baseline).
+    no_sharing: bool,
 }
 
 fn args() -> Args {
@@ -49,6 +51,7 @@ fn args() -> Args {
         new_attendees: false,
         plugin: None,
         batch_wait_ms: None,
+        no_sharing: false,
     };
     let argv: Vec<String> = std::env::args().collect();
     let value = |name: &str| argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).cloned();
@@ -70,6 +73,7 @@ fn args() -> Args {
     a.new_attendees = argv.iter().any(|x| x == "--new-attendees");
     a.plugin = value("--plugin");
     a.batch_wait_ms = value("--batch-wait-ms").map(|v| v.parse().expect("--batch-wait-ms N"));
+    a.no_sharing = argv.iter().any(|x| x == "--no-sharing");
     if let Some(v) = value("--workers") {
         a.workers = v.parse().expect("--workers N");
     }
@@ -89,11 +93,18 @@ const CALLS: &str = "portico_salesforce_api_calls_total";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args();
+    let mut orgs = String::from("[orgs]\n");
+    if let Some(ms) = args.batch_wait_ms {
+        orgs.push_str(&format!("batch_wait_ms = {ms}\n"));
+    }
+    if args.no_sharing {
+        orgs.push_str("share_requests = false\n");
+    }
     let stack = Stack::start(Settings {
         latency_ms: args.latency_ms,
         database: &args.database,
         workers: args.workers,
-        extra: &args.batch_wait_ms.map(|ms| format!("[orgs]\nbatch_wait_ms = {ms}\n")).unwrap_or_default(),
+        extra: &orgs,
     })
     .await?;
     let (admin, org_url, url) = (&stack.admin, &stack.org_url, &stack.url);
@@ -211,8 +222,12 @@ async fn main() -> anyhow::Result<()> {
         percentile(&latencies, 0.99) * 1e3
     );
     println!(
-        "batch wait               {}",
-        args.batch_wait_ms.map_or("the default".to_owned(), |ms| format!("{ms} ms"))
+        "requests shared          {}",
+        if args.no_sharing {
+            "no (each find and commit its own)".to_owned()
+        } else {
+            format!("yes, batch wait {}", args.batch_wait_ms.map_or("the default".to_owned(), |ms| format!("{ms} ms")))
+        }
     );
     println!("plugin                   {}", args.plugin.as_deref().unwrap_or("lead-event (Rust, bundled)"));
     println!("Salesforce API calls     {calls:.0} ({:.3} per booking)", calls / n);

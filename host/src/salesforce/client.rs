@@ -47,19 +47,21 @@ pub const DEFAULT_BATCH_WAIT: Duration = Duration::from_millis(10);
 #[derive(Clone, Debug)]
 pub struct Shared {
     http: reqwest::Client,
-    /// How long a combined find or commit waits for more (see `coalesce`).
-    batch_wait: Duration,
+    /// How long a combined find or commit waits for more (see `coalesce`); `None`: every find
+    /// and commit is a request of its own.
+    batch_wait: Option<Duration>,
     /// The describes of every client sharing this.
     pub describes: Arc<DescribeStore>,
 }
 
 impl Shared {
     /// An HTTP client trusting `extra_ca_pem` besides the system's roots, and a describe store
-    /// of `describe_bytes`; combined finds and commits wait up to `batch_wait` for more.
+    /// of `describe_bytes`; finds and commits share requests, a combined one waiting up to
+    /// `batch_wait` for more (`None`: they share nothing).
     pub fn new(
         extra_ca_pem: Option<&str>,
         describe_bytes: usize,
-        batch_wait: Duration,
+        batch_wait: Option<Duration>,
     ) -> Result<Shared, SalesforceError> {
         Ok(Shared { http: http_client(extra_ca_pem)?, batch_wait, describes: DescribeStore::new(describe_bytes) })
     }
@@ -74,6 +76,8 @@ pub struct SalesforceClient {
     describes: DescribeCache,
     finds: Arc<Coalescer<FindKind, FindQuery, FindAnswer>>,
     commits: Arc<Coalescer<(), Unit, CommitAnswer>>,
+    /// Finds and commits share requests (else each is a request of its own).
+    share: bool,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -88,7 +92,7 @@ impl SalesforceClient {
     /// A client for a connection, with an HTTP client and describe cache of its own. No request
     /// is made until the first call.
     pub fn new(conn: Connection) -> Result<SalesforceClient, SalesforceError> {
-        let shared = Shared::new(conn.extra_ca_pem.as_deref(), OWN_DESCRIBE_BYTES, DEFAULT_BATCH_WAIT)?;
+        let shared = Shared::new(conn.extra_ca_pem.as_deref(), OWN_DESCRIBE_BYTES, Some(DEFAULT_BATCH_WAIT))?;
         SalesforceClient::sharing(conn, &shared)
     }
 
@@ -102,7 +106,7 @@ impl SalesforceClient {
             let transport = transport.clone();
             Coalescer::new(
                 MAX_FINDS_PER_QUERY,
-                shared.batch_wait,
+                shared.batch_wait.unwrap_or_default(),
                 Box::new(move |_kind, finds: Vec<FindQuery>| {
                     let transport = transport.clone();
                     Box::pin(async move { super::find::find_many(&transport, &finds).await })
@@ -113,7 +117,7 @@ impl SalesforceClient {
             let transport = transport.clone();
             Coalescer::new(
                 super::graph::MAX_GRAPHS,
-                shared.batch_wait,
+                shared.batch_wait.unwrap_or_default(),
                 Box::new(move |(), units: Vec<Unit>| {
                     let transport = transport.clone();
                     Box::pin(async move { super::graph::commit_many(&transport, &units).await })
@@ -121,7 +125,7 @@ impl SalesforceClient {
             )
         };
         let describes = DescribeCache::new(shared.describes.clone(), DESCRIBE_TTL);
-        Ok(SalesforceClient { transport, describes, finds, commits })
+        Ok(SalesforceClient { transport, describes, finds, commits, share: shared.batch_wait.is_some() })
     }
 
     /// Changes how long describes are used before revalidation (default [`DESCRIBE_TTL`]).
@@ -179,6 +183,9 @@ impl SalesforceClient {
     /// Composite Graph per unit.
     pub async fn commit(&self, unit: &Unit) -> Result<Committed, SalesforceError> {
         let transport = &self.transport;
+        if !self.share {
+            return super::composite::commit(transport, unit).await;
+        }
         self.commits
             .submit((), unit.clone(), |unit| async move { super::composite::commit(transport, &unit).await })
             .await
@@ -210,7 +217,9 @@ impl Crm for SalesforceClient {
 
     async fn find(&self, query: &FindQuery) -> Result<Vec<Found>, CrmError> {
         let transport = &self.transport;
-        let Some(kind) = FindKind::of(query) else { return super::find::find_one(transport, query).await };
+        let Some(kind) = FindKind::of(query).filter(|_| self.share) else {
+            return super::find::find_one(transport, query).await;
+        };
         self.finds
             .submit(kind, query.clone(), |query| async move { super::find::find_one(transport, &query).await })
             .await

@@ -5,8 +5,10 @@
 //! as one combined request (up to a maximum per request). Each caller gets its own answer.
 //! Under a backlog this turns N requests into about N / (arrivals per batch).
 //!
-//! A combined request first waits up to `linger` for more callers (it goes as soon as it is
-//! full): a bounded delay, paid only under load, that lets one round trip serve more of them.
+//! A combined request first waits up to `linger` for more callers: it goes as soon as it is
+//! full, or once no new caller has come for a fifth of `linger` (callers that arrive together
+//! go together, without waiting out the whole linger when no more are coming). A bounded delay,
+//! paid only under load, that lets one round trip serve more of them.
 //! "Under load" is: a request of the kind is in flight, or one ended less than `linger` ago (so
 //! a burst does not send its first caller of each kind alone). Up to [`IN_FLIGHT`] requests of
 //! a kind may be in flight at once, so a distant org (long round trips) is not reduced to one
@@ -55,7 +57,7 @@ pub(super) struct Coalescer<K, T, R> {
     max: usize,
     /// How long a combined request waits for more callers before it goes.
     linger: Duration,
-    /// Told when a queue fills up or a request ends (a forming request looks again).
+    /// Told when a caller queues up or a request ends (a forming request looks again).
     changed: Notify,
     /// When each kind's last request ended, while that is less than `linger` ago.
     ended: Mutex<HashMap<K, tokio::time::Instant>>,
@@ -99,9 +101,8 @@ where
             } else {
                 let (tx, rx) = oneshot::channel();
                 slot.queue.push((item, tx));
-                if slot.queue.len() >= self.max {
-                    self.changed.notify_waiters();
-                }
+                // A forming request counts arrivals (and goes at once when full).
+                self.changed.notify_waiters();
                 let form = !slot.forming;
                 slot.forming = true;
                 (Err(rx), form)
@@ -131,6 +132,8 @@ where
         let this = self.clone();
         runtime.spawn(async move {
             let deadline = tokio::time::Instant::now() + this.linger;
+            let quiet = this.linger / 5;
+            let (mut seen, mut quiet_until) = (0, tokio::time::Instant::now() + quiet);
             let batch: Waiting<T, R> = loop {
                 // Listening before looking: a change in between is not missed.
                 let changed = this.changed.notified();
@@ -139,7 +142,11 @@ where
                 {
                     let mut slots = this.slots.lock().expect("coalescer lock");
                     let slot = slots.get_mut(&key).expect("a forming kind stays busy");
-                    let ready = slot.queue.len() >= this.max || tokio::time::Instant::now() >= deadline;
+                    let now = tokio::time::Instant::now();
+                    if slot.queue.len() > seen {
+                        (seen, quiet_until) = (slot.queue.len(), now + quiet);
+                    }
+                    let ready = slot.queue.len() >= this.max || now >= deadline.min(quiet_until);
                     if ready && slot.in_flight < IN_FLIGHT {
                         let n = slot.queue.len().min(this.max);
                         let batch: Waiting<T, R> = slot.queue.drain(..n).collect();
@@ -152,8 +159,9 @@ where
                         break batch;
                     }
                 }
-                let _ = tokio::time::timeout_at(deadline.max(tokio::time::Instant::now()), changed).await;
-                if tokio::time::Instant::now() >= deadline {
+                let until = deadline.min(quiet_until).max(tokio::time::Instant::now());
+                let _ = tokio::time::timeout_at(until, changed).await;
+                if tokio::time::Instant::now() >= deadline.min(quiet_until) {
                     // Past the linger: from now on only a place in flight is awaited.
                     let changed = this.changed.notified();
                     tokio::pin!(changed);
@@ -302,7 +310,7 @@ mod tests {
         for (i, f) in (1..=5).zip(all) {
             assert_eq!(f.await.unwrap().unwrap(), i * 2);
         }
-        assert_eq!(*sizes.lock().unwrap(), vec![3, 2], "a full request at once, the rest after the linger");
+        assert_eq!(*sizes.lock().unwrap(), vec![3, 2], "a full request at once, the rest once no more come");
         release.notify_one();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while c.busy() > 0 {
@@ -357,13 +365,13 @@ mod tests {
             tokio::task::yield_now().await;
         }
 
-        // Not full: it goes when the linger is over. (Once the kind has been idle longer than
-        // the linger, a first caller goes alone again.)
+        // Not full: it goes once no more callers have come for a fifth of the linger. (Once the
+        // kind has been idle longer than the linger, a first caller goes alone again.)
         tokio::time::advance(LINGER * 2).await;
         let mut followers = held_with_followers(&c, &release, 1).await;
         let started = tokio::time::Instant::now();
         assert_eq!(followers.remove(0).await.unwrap().unwrap(), 2);
-        assert_eq!(started.elapsed(), LINGER);
+        assert_eq!(started.elapsed(), LINGER / 5);
         assert_eq!(*sizes.lock().unwrap(), vec![3, 1]);
         release.notify_one();
         while c.busy() > 0 {
@@ -409,5 +417,38 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(c.queued(&"k"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_that_keep_coming_wait_at_most_the_linger() {
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let c: Arc<Coalescer<&'static str, u32, u32>> = {
+            let sizes = sizes.clone();
+            Coalescer::new(
+                100,
+                LINGER,
+                Box::new(move |_key, items: Vec<u32>| {
+                    sizes.lock().unwrap().push(items.len());
+                    Box::pin(async move { items })
+                }),
+            )
+        };
+        let release = Arc::new(Notify::new());
+        let _held = held_with_followers(&c, &release, 0).await;
+        // One caller every tenth of the linger, for longer than the linger: never a quiet fifth,
+        // so the first request goes at the linger's end with the callers that came by then.
+        let mut callers = Vec::new();
+        for i in 1..=15 {
+            let c = c.clone();
+            callers.push(tokio::spawn(async move {
+                let asked = tokio::time::Instant::now();
+                (c.submit("k", i, |i| async move { i }).await.unwrap(), asked.elapsed())
+            }));
+            tokio::time::sleep(LINGER / 10).await;
+        }
+        let (answer, waited) = callers.remove(0).await.unwrap();
+        assert_eq!((answer, waited), (1, LINGER), "the first caller waited the whole linger, no more");
+        let first = sizes.lock().unwrap()[0];
+        assert!((10..=11).contains(&first), "the callers of the linger went together: {first}");
     }
 }

@@ -66,6 +66,9 @@ pub struct OrgsConfig {
     /// Under load, how long a tenant's combined `find` query or commit waits for more of its
     /// bookings before it goes, ms (at rest nothing waits; see `salesforce::coalesce`).
     pub batch_wait_ms: u64,
+    /// Whether a tenant's concurrent finds and commits share requests at all (`false`: each is
+    /// a request of its own, as before; for comparison).
+    pub share_requests: bool,
 }
 
 impl Default for OrgsConfig {
@@ -74,6 +77,7 @@ impl Default for OrgsConfig {
             cached_clients: 2_000,
             describe_cache_bytes: 256 << 20,
             batch_wait_ms: crate::salesforce::DEFAULT_BATCH_WAIT.as_millis() as u64,
+            share_requests: true,
         }
     }
 }

@@ -99,7 +99,7 @@ impl Orgs {
     /// Clients allowed to reach Salesforce's domains and `allow_hosts`, trusting `extra_ca_pem`
     /// besides the system's roots, kept within `config`'s bounds.
     pub fn new(allow_hosts: Vec<String>, extra_ca_pem: Option<String>, config: &OrgsConfig) -> Orgs {
-        let wait = std::time::Duration::from_millis(config.batch_wait_ms);
+        let wait = config.share_requests.then(|| std::time::Duration::from_millis(config.batch_wait_ms));
         let shared = Shared::new(extra_ca_pem.as_deref(), config.describe_cache_bytes, wait).map_err(|e| e.to_string());
         let capacity = NonZeroUsize::new(config.cached_clients).unwrap_or(NonZeroUsize::MIN);
         Orgs { allow_hosts, extra_ca_pem, shared, clients: Mutex::new(lru::LruCache::new(capacity)) }
