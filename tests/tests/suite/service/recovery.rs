@@ -157,7 +157,10 @@ async fn two_replicas_share_one_postgresql_queue_without_double_processing() {
         assert_eq!((job["state"].as_str(), job["attempts"].as_i64()), (Some("succeeded"), Some(1)), "{job}");
     }
     assert_eq!(org.org.records("Event").len(), events_before + 40);
-    assert_eq!(org.org.calls("composite"), 40, "each booking committed exactly once");
+    // Commits of bookings running at once may share a Composite Graph request: at most one
+    // commit request per booking, and each Event exactly once (above).
+    let commits = org.org.calls("composite") + org.org.calls("graph");
+    assert!((1..=40).contains(&commits), "each booking committed exactly once: {commits} commit requests");
     let invocations = |m: String| {
         m.lines()
             .filter(|l| l.starts_with("portico_plugin_invocations_total"))
