@@ -6,21 +6,8 @@
 use crate::error::SfError;
 use crate::soql::{self, Expr, Item, Op, Select};
 
-/// A literal in a condition.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Literal {
-    /// `'text'`.
-    Text(String),
-    /// A number.
-    Number(f64),
-    /// `true` / `false`.
-    Boolean(bool),
-    /// `null`.
-    Null,
-    /// A date or date-time literal, in Salesforce's format (`2026-12-01`,
-    /// `2026-12-01T10:00:00.000Z`).
-    Temporal(String),
-}
+/// A literal in a condition: the parser's, relative date literals (`TODAY`, …) excepted.
+pub use crate::soql::Literal;
 
 /// A parsed query of the `find` shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,16 +28,11 @@ fn outside(what: &str) -> SfError {
     SfError::new("MALFORMED_QUERY", format!("not the shape `find` sends: {what}"))
 }
 
-fn literal(l: &soql::Literal) -> Result<Literal, SfError> {
-    Ok(match l {
-        soql::Literal::Text(s) => Literal::Text(s.clone()),
-        soql::Literal::Number(n) => Literal::Number(*n),
-        soql::Literal::Boolean(b) => Literal::Boolean(*b),
-        soql::Literal::Null => Literal::Null,
-        soql::Literal::Date(d) => Literal::Temporal(d.to_string()),
-        soql::Literal::DateTime(t) => Literal::Temporal(t.to_salesforce()),
-        soql::Literal::Relative(_) => return Err(outside("a date literal")),
-    })
+fn literal(l: &Literal) -> Result<Literal, SfError> {
+    match l {
+        Literal::Relative(_) => Err(outside("a date literal")),
+        other => Ok(other.clone()),
+    }
 }
 
 fn conditions(e: &Expr, out: &mut Vec<(String, Literal)>) -> Result<(), SfError> {

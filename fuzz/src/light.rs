@@ -178,7 +178,9 @@ fn print_query(q: &Query) -> String {
             Literal::Number(n) => n.to_string(),
             Literal::Boolean(b) => b.to_string(),
             Literal::Null => "null".to_owned(),
-            Literal::Temporal(t) => t.clone(),
+            Literal::Date(d) => d.to_string(),
+            Literal::DateTime(t) => t.to_salesforce(),
+            Literal::Relative(_) => unreachable!("query::parse refuses relative date literals"),
         };
         out += &format!(" {} {field} = {value}", if i == 0 { "WHERE" } else { "AND" });
     }

@@ -107,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
         extra: &orgs,
     })
     .await?;
-    let (admin, org_url, url) = (&stack.admin, &stack.org_url, &stack.url);
+    let (admin, org_url) = (&stack.admin, &stack.org_url);
 
     // Tenants, each with lead-event installed and connected to the org.
     use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
@@ -181,14 +181,8 @@ async fn main() -> anyhow::Result<()> {
     // Wait until the queue is empty (one scrape of the queue gauges per poll).
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let metrics = reqwest::get(format!("{url}/metrics")).await?.text().await?;
-        let gauge = |state: &str| {
-            metrics
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("portico_queue_jobs{{state=\"{state}\"}} ")))
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .unwrap_or(0)
-        };
+        let metrics = stack.metrics().await?;
+        let gauge = |state: &str| stack::sum(&metrics, &format!("portico_queue_jobs{{state=\"{state}\"}}")) as i64;
         anyhow::ensure!(gauge("failed") == 0, "{} jobs failed", gauge("failed"));
         if gauge("pending") + gauge("running") == 0 {
             break;

@@ -141,16 +141,27 @@ impl Stack {
         Ok(Stack { emulator, service, url, org_url, admin, database: s.database.to_owned(), schema, _dir: dir })
     }
 
-    /// A counter or gauge of the service's metrics, summed over its series.
-    pub async fn metric(&self, name: &str) -> anyhow::Result<f64> {
-        let metrics = reqwest::get(format!("{}/metrics", self.url)).await?.text().await?;
-        Ok(metrics
-            .lines()
-            .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(['{', ' '])))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum())
+    /// The service's metrics (text exposition), for [`sum`].
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        Ok(reqwest::get(format!("{}/metrics", self.url)).await?.text().await?)
     }
 
+    /// A counter or gauge of the service's metrics, summed over its series.
+    pub async fn metric(&self, name: &str) -> anyhow::Result<f64> {
+        Ok(sum(&self.metrics().await?, name))
+    }
+}
+
+/// The series of `metrics` named `name` (a metric name, or a name with all its labels), summed.
+pub fn sum(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(['{', ' '])))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+impl Stack {
     /// Stops the service and drops the PostgreSQL schema, if one was made.
     pub async fn finish(self) -> anyhow::Result<()> {
         drop(self.service);

@@ -42,8 +42,8 @@ struct Spend {
     day: i64,
     /// Spent here and not yet added to the day's total.
     unflushed: u64,
-    /// The day's total as last read, plus what this replica spent since.
-    known: i64,
+    /// The day's total as last read, plus what this replica spent since (`None` until read).
+    known: Option<i64>,
     flushed_at: Instant,
 }
 
@@ -58,8 +58,10 @@ impl Budgets {
     /// none in memory).
     pub async fn used_today(&self, state: &AppState, tenant: &str, now_ms: i64) -> i64 {
         let day = day_of(now_ms);
-        if let Some(s) = self.spend.lock().expect("budget lock").get(tenant).filter(|s| s.day == day) {
-            return s.known;
+        if let Some(known) =
+            self.spend.lock().expect("budget lock").get(tenant).filter(|s| s.day == day).and_then(|s| s.known)
+        {
+            return known;
         }
         state.inner.store.api_calls_on(tenant, day).await.unwrap_or(0)
     }
@@ -78,20 +80,16 @@ impl Budgets {
         let day = day_of(now_ms);
         let flush = {
             let mut spend = self.spend.lock().expect("budget lock");
-            let s = spend.entry(tenant.id.clone()).or_insert(Spend {
-                day,
-                unflushed: 0,
-                known: -1,
-                flushed_at: Instant::now(),
-            });
+            let fresh = || Spend { day, unflushed: 0, known: None, flushed_at: Instant::now() };
+            let s = spend.entry(tenant.id.clone()).or_insert_with(fresh);
             if s.day != day {
-                *s = Spend { day, unflushed: 0, known: -1, flushed_at: Instant::now() };
+                *s = fresh();
             }
             s.unflushed += calls;
-            if s.known >= 0 {
-                s.known += calls as i64;
+            if let Some(known) = &mut s.known {
+                *known += calls as i64;
             }
-            let due = s.known < 0 || s.unflushed >= FLUSH_CALLS || s.flushed_at.elapsed() >= FLUSH_EVERY;
+            let due = s.known.is_none() || s.unflushed >= FLUSH_CALLS || s.flushed_at.elapsed() >= FLUSH_EVERY;
             due.then(|| std::mem::take(&mut s.unflushed))
         };
         if let Some(unflushed) = flush {
@@ -99,7 +97,7 @@ impl Budgets {
                 Ok(total) => {
                     let mut spend = self.spend.lock().expect("budget lock");
                     if let Some(s) = spend.get_mut(&tenant.id).filter(|s| s.day == day) {
-                        s.known = total + s.unflushed as i64;
+                        s.known = Some(total + s.unflushed as i64);
                         s.flushed_at = Instant::now();
                     }
                 }
@@ -144,9 +142,14 @@ impl Budgets {
             }
             inner.contexts.invalidate(&tenant.id);
         }
-        match tenant.api_daily_budget {
-            Some(budget) if used as f64 >= budget as f64 * SLOW_AT => Pace::Slow,
-            _ => Pace::Normal,
-        }
+        pace(used, tenant.api_daily_budget)
+    }
+}
+
+/// How a tenant's jobs run having spent `used` calls today of `budget`.
+pub fn pace(used: i64, budget: Option<i64>) -> Pace {
+    match budget {
+        Some(budget) if used as f64 >= budget as f64 * SLOW_AT => Pace::Slow,
+        _ => Pace::Normal,
     }
 }

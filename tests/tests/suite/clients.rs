@@ -8,11 +8,10 @@
 //! installs both and sets `PORTICO_REQUIRE_GUEST_TOOLCHAINS=1`, which turns a missing one into a
 //! failure; elsewhere a missing one skips its suite, loudly.
 
-use super::root;
+use super::{python_with, required, root};
 use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
 use portico_emulator::{Emulator, Org};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -23,14 +22,12 @@ const SUITE_DEADLINE: Duration = Duration::from_secs(240);
 type Suite = fn() -> Result<Command, String>;
 
 fn simple_salesforce() -> Result<Command, String> {
-    let python = std::env::var_os("PORTICO_CLIENTS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/clients-venv/bin/python"));
-    let installed =
-        Command::new(&python).args(["-c", "import simple_salesforce"]).output().is_ok_and(|o| o.status.success());
-    if !installed {
-        return Err(format!("{} has no simple-salesforce (tests/clients/requirements.txt)", python.display()));
-    }
+    let python = python_with(
+        "PORTICO_CLIENTS_PYTHON",
+        "target/clients-venv",
+        "simple_salesforce",
+        "tests/clients/requirements.txt",
+    )?;
     let mut cmd = Command::new(python);
     cmd.arg(root().join("tests/clients/simple_salesforce_suite.py"));
     Ok(cmd)
@@ -48,15 +45,7 @@ fn jsforce() -> Result<Command, String> {
 /// Serves the recorded org over https and runs one suite against it; skips (loudly) when the
 /// library is missing and not required.
 async fn run(name: &str, suite: Suite) {
-    let mut cmd = match suite() {
-        Ok(cmd) => cmd,
-        Err(why) if std::env::var_os("PORTICO_REQUIRE_GUEST_TOOLCHAINS").is_none() => {
-            use std::io::Write as _;
-            let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: the {name} client suite: {why} ***\n");
-            return;
-        }
-        Err(why) => panic!("the {name} client suite: {why}"),
-    };
+    let Some(mut cmd) = required(&format!("the {name} client suite"), suite()) else { return };
     let org = Org::load(&root().join("tests/fixtures/salesforce/describe")).expect("the recorded org");
     let emulator = Emulator::start_tls_on(org, SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("the emulator");
     let dir = tempfile::tempdir().unwrap();

@@ -8,9 +8,8 @@
 //! `guest-sdk-py/requirements.txt`; `.ci/run` installs both and sets
 //! `PORTICO_REQUIRE_GUEST_TOOLCHAINS=1`, which turns a missing one into a failure.
 
-use super::{org, root, runtime};
+use super::{org, python_with, required, root, runtime};
 use portico_model::Limits;
-use std::path::PathBuf;
 use std::process::Command;
 
 /// A language and how to build one of its plugins.
@@ -37,14 +36,7 @@ fn typescript() -> Result<Command, String> {
 }
 
 fn python() -> Result<Command, String> {
-    let python = std::env::var_os("PORTICO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/py-venv/bin/python"));
-    let has_toolchain =
-        Command::new(&python).args(["-c", "import componentize_py"]).output().is_ok_and(|o| o.status.success());
-    if !has_toolchain {
-        return Err(format!("{} has no componentize-py (guest-sdk-py/requirements.txt)", python.display()));
-    }
+    let python = python_with("PORTICO_PYTHON", "target/py-venv", "componentize_py", "guest-sdk-py/requirements.txt")?;
     let mut cmd = Command::new(python);
     cmd.arg(root().join("guest-sdk-py/build.py"));
     Ok(cmd)
@@ -54,15 +46,7 @@ fn python() -> Result<Command, String> {
 /// pack`, which this process does); `None` (loudly) when the toolchain is missing and not
 /// required.
 fn build(lang: &Language, plugin: &str, out: &std::path::Path) -> Option<Vec<u8>> {
-    let mut cmd = match (lang.build)() {
-        Ok(cmd) => cmd,
-        Err(why) if std::env::var_os("PORTICO_REQUIRE_GUEST_TOOLCHAINS").is_none() => {
-            use std::io::Write as _;
-            let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {} plugins: {why} ***\n", lang.name);
-            return None;
-        }
-        Err(why) => panic!("{} plugins: {why}", lang.name),
-    };
+    let mut cmd = required(&format!("{} plugins", lang.name), (lang.build)())?;
     let output = cmd
         .arg(root().join(lang.dir).join(plugin))
         .arg("-o")

@@ -50,6 +50,31 @@ pub fn cache_dir() -> PathBuf {
     DIR.get_or_init(|| tempfile::tempdir().expect("temp dir")).path().to_owned()
 }
 
+/// A Python that can import `module`: `$env_var`, else `root/venv/bin/python`; or why not
+/// (which requirements to install).
+pub fn python_with(env_var: &str, venv: &str, module: &str, requirements: &str) -> Result<PathBuf, String> {
+    let python = std::env::var_os(env_var).map(PathBuf::from).unwrap_or_else(|| root().join(venv).join("bin/python"));
+    let has = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has { Ok(python) } else { Err(format!("{} has no {module} ({requirements})", python.display())) }
+}
+
+/// A tool the test needs, or `None` (said loudly) when it is missing and not required;
+/// `PORTICO_REQUIRE_GUEST_TOOLCHAINS` (set by `.ci/run`) makes a missing one a failure.
+pub fn required<T>(what: &str, tool: Result<T, String>) -> Option<T> {
+    match tool {
+        Ok(tool) => Some(tool),
+        Err(why) if std::env::var_os("PORTICO_REQUIRE_GUEST_TOOLCHAINS").is_none() => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {what}: {why} ***\n");
+            None
+        }
+        Err(why) => panic!("{what}: {why}"),
+    }
+}
+
 /// A booking to feed any plugin.
 pub fn sample_booking() -> Booking {
     let path = root().join("plugins/lead-event/samples/new-lead.booking.json");

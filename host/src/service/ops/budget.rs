@@ -3,6 +3,7 @@
 
 use super::tenants::open;
 use super::{OpResult, Ops, Permission, Principal};
+use crate::service::budget::{Pace, pace};
 use crate::service::{ApiError, now_ms};
 
 /// The largest daily budget accepted (Salesforce's largest allowances are in the millions).
@@ -32,9 +33,7 @@ pub async fn get(ops: &Ops, who: &Principal, tenant: &str) -> OpResult<BudgetSta
         (Some(until), reason) if until > now => Some((until, reason.unwrap_or_default())),
         _ => None,
     };
-    let slowed = t
-        .api_daily_budget
-        .is_some_and(|b| used_today as f64 >= b as f64 * crate::service::budget::SLOW_AT && paused.is_none());
+    let slowed = paused.is_none() && pace(used_today, t.api_daily_budget) == Pace::Slow;
     let org_usage = ops.inner.orgs.cached(tenant).and_then(|org| org.client.api_usage());
     Ok(BudgetState { daily_budget: t.api_daily_budget, used_today, slowed, paused, org_usage })
 }
