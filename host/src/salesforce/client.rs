@@ -7,6 +7,7 @@ use super::composite::Committed;
 use super::describe::{DESCRIBE_TTL, DescribeCache, DescribeStore};
 use super::error::SalesforceError;
 use super::find::{FindKind, crm_error};
+use super::recent::{FindCache, Lookup};
 use super::token::{Connection, Tokens};
 use super::transport::{ApiUsage, MAX_ANSWER_BYTES, Transport};
 use async_trait::async_trait;
@@ -15,7 +16,8 @@ use portico_model::staging::Unit;
 use portico_model::{Crm, CrmError, FindQuery, Found};
 use reqwest::Method;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 type FindAnswer = Result<Vec<Found>, CrmError>;
 type CommitAnswer = Result<Committed, SalesforceError>;
@@ -50,6 +52,10 @@ pub struct Shared {
     /// How long a combined find or commit waits for more (see `coalesce`); `None`: every find
     /// and commit is a request of its own.
     batch_wait: Option<Duration>,
+    /// How long each client keeps its finds' answers (see `recent`); zero: not at all.
+    find_ttl: Duration,
+    /// Finds the clients sharing this answered from their recent answers.
+    find_hits: Arc<AtomicU64>,
     /// The describes of every client sharing this.
     pub describes: Arc<DescribeStore>,
 }
@@ -63,7 +69,25 @@ impl Shared {
         describe_bytes: usize,
         batch_wait: Option<Duration>,
     ) -> Result<Shared, SalesforceError> {
-        Ok(Shared { http: http_client(extra_ca_pem)?, batch_wait, describes: DescribeStore::new(describe_bytes) })
+        Ok(Shared {
+            http: http_client(extra_ca_pem)?,
+            batch_wait,
+            find_ttl: Duration::ZERO,
+            find_hits: Arc::default(),
+            describes: DescribeStore::new(describe_bytes),
+        })
+    }
+
+    /// Each client keeps its finds' answers for `ttl` (see `recent`; zero, the default: not at
+    /// all).
+    pub fn with_find_cache(mut self, ttl: Duration) -> Shared {
+        self.find_ttl = ttl;
+        self
+    }
+
+    /// Finds answered from a client's recent answers, since this was made.
+    pub fn find_cache_hits(&self) -> u64 {
+        self.find_hits.load(Ordering::Relaxed)
     }
 }
 
@@ -78,6 +102,9 @@ pub struct SalesforceClient {
     commits: Arc<Coalescer<(), Unit, CommitAnswer>>,
     /// Finds and commits share requests (else each is a request of its own).
     share: bool,
+    /// Recent answers of finds.
+    recent: FindCache,
+    find_hits: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -125,7 +152,21 @@ impl SalesforceClient {
             )
         };
         let describes = DescribeCache::new(shared.describes.clone(), DESCRIBE_TTL);
-        Ok(SalesforceClient { transport, describes, finds, commits, share: shared.batch_wait.is_some() })
+        Ok(SalesforceClient {
+            transport,
+            describes,
+            finds,
+            commits,
+            share: shared.batch_wait.is_some(),
+            recent: FindCache::new(shared.find_ttl),
+            find_hits: shared.find_hits.clone(),
+        })
+    }
+
+    /// Keeps finds' answers for `ttl` (zero: not at all; see `recent`).
+    pub fn with_find_cache(mut self, ttl: Duration) -> SalesforceClient {
+        self.recent = FindCache::new(ttl);
+        self
     }
 
     /// Changes how long describes are used before revalidation (default [`DESCRIBE_TTL`]).
@@ -182,6 +223,8 @@ impl SalesforceClient {
     /// when no other commit is in flight, else with the units that queued meanwhile, one
     /// Composite Graph per unit.
     pub async fn commit(&self, unit: &Unit) -> Result<Committed, SalesforceError> {
+        // Whatever the outcome, the answers about what it writes may change.
+        let _writing = self.recent.writing(unit.records.iter().map(|r| r.reference.sobject.as_str()));
         let transport = &self.transport;
         if !self.share {
             return super::composite::commit(transport, unit).await;
@@ -192,6 +235,20 @@ impl SalesforceClient {
             .unwrap_or_else(|_| {
                 Err(SalesforceError::OutcomeUnknown("the shared commit ended without an answer".into()))
             })
+    }
+}
+
+impl SalesforceClient {
+    /// A find asked of Salesforce: alone, or with others of its kind in flight meanwhile.
+    async fn ask(&self, query: &FindQuery) -> Result<Vec<Found>, CrmError> {
+        let transport = &self.transport;
+        let Some(kind) = FindKind::of(query).filter(|_| self.share) else {
+            return super::find::find_one(transport, query).await;
+        };
+        self.finds
+            .submit(kind, query.clone(), |query| async move { super::find::find_one(transport, &query).await })
+            .await
+            .unwrap_or_else(|_| Err(CrmError::transient("the shared query ended without an answer")))
     }
 }
 
@@ -216,13 +273,17 @@ impl Crm for SalesforceClient {
     }
 
     async fn find(&self, query: &FindQuery) -> Result<Vec<Found>, CrmError> {
-        let transport = &self.transport;
-        let Some(kind) = FindKind::of(query).filter(|_| self.share) else {
-            return super::find::find_one(transport, query).await;
+        let ticket = match self.recent.lookup(query, Instant::now()) {
+            Lookup::Hit(found) => {
+                self.find_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(found);
+            }
+            Lookup::Miss(ticket) => ticket,
         };
-        self.finds
-            .submit(kind, query.clone(), |query| async move { super::find::find_one(transport, &query).await })
-            .await
-            .unwrap_or_else(|_| Err(CrmError::transient("the shared query ended without an answer")))
+        let answer = self.ask(query).await;
+        if let (Some(ticket), Ok(found)) = (ticket, &answer) {
+            self.recent.keep(ticket, found, Instant::now());
+        }
+        answer
     }
 }

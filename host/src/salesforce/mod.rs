@@ -16,6 +16,7 @@ mod find;
 mod graph;
 pub mod policy;
 mod preflight;
+mod recent;
 mod token;
 mod transport;
 pub mod web_flow;
@@ -25,6 +26,7 @@ pub use composite::{Committed, CommittedRecord};
 pub use describe::{DESCRIBE_TTL, DescribeStats};
 pub use error::SalesforceError;
 pub use preflight::{Missing, Preflight, preflight};
+pub use recent::{DEFAULT_FIND_TTL, MAX_FIND_CACHE_BYTES};
 pub use token::{Auth, Connection};
 pub use transport::ApiUsage;
 

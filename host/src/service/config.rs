@@ -69,6 +69,11 @@ pub struct OrgsConfig {
     /// Whether a tenant's concurrent finds and commits share requests at all (`false`: each is
     /// a request of its own, as before; for comparison).
     pub share_requests: bool,
+    /// How long each tenant's `find` answers are reused, ms (0: never). Never across a commit
+    /// of this replica that writes the sObject found; changes made elsewhere (another replica,
+    /// another integration, a user in Salesforce) show after at most this long. See
+    /// `salesforce::recent`.
+    pub find_cache_ms: u64,
 }
 
 impl Default for OrgsConfig {
@@ -78,6 +83,7 @@ impl Default for OrgsConfig {
             describe_cache_bytes: 256 << 20,
             batch_wait_ms: crate::salesforce::DEFAULT_BATCH_WAIT.as_millis() as u64,
             share_requests: true,
+            find_cache_ms: crate::salesforce::DEFAULT_FIND_TTL.as_millis() as u64,
         }
     }
 }

@@ -81,6 +81,8 @@ pub struct Metrics {
     pub describe_bytes: Gauge,
     /// See `describe_entries`.
     pub describe_evictions: Gauge,
+    /// Finds answered from tenants' recent answers since start (set at scrape time).
+    pub find_cache_hits: Gauge,
     /// Jobs per state (all tenants), read from the database at scrape time.
     pub queue_depth: Family<StateLabels, Gauge>,
     /// Booking deliveries by outcome.
@@ -115,6 +117,7 @@ impl Default for Metrics {
             describe_entries: Gauge::default(),
             describe_bytes: Gauge::default(),
             describe_evictions: Gauge::default(),
+            find_cache_hits: Gauge::default(),
             queue_depth: Family::default(),
             deliveries: Family::default(),
             ingest_latency: Family::new_with_constructor(latency_histogram),
@@ -143,6 +146,11 @@ impl Default for Metrics {
             "describe_cache_evictions",
             "Describes dropped to stay within the cache's bytes",
             m.describe_evictions.clone(),
+        );
+        registry.register(
+            "salesforce_find_cache_hits",
+            "Finds answered from a tenant's recent answers (no query sent), since start",
+            m.find_cache_hits.clone(),
         );
         registry.register("queue_jobs", "Jobs per state", m.queue_depth.clone());
         registry.register("deliveries", "Booking deliveries by outcome", m.deliveries.clone());

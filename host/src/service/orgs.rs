@@ -100,7 +100,10 @@ impl Orgs {
     /// besides the system's roots, kept within `config`'s bounds.
     pub fn new(allow_hosts: Vec<String>, extra_ca_pem: Option<String>, config: &OrgsConfig) -> Orgs {
         let wait = config.share_requests.then(|| std::time::Duration::from_millis(config.batch_wait_ms));
-        let shared = Shared::new(extra_ca_pem.as_deref(), config.describe_cache_bytes, wait).map_err(|e| e.to_string());
+        let find_ttl = std::time::Duration::from_millis(config.find_cache_ms);
+        let shared = Shared::new(extra_ca_pem.as_deref(), config.describe_cache_bytes, wait)
+            .map(|s| s.with_find_cache(find_ttl))
+            .map_err(|e| e.to_string());
         let capacity = NonZeroUsize::new(config.cached_clients).unwrap_or(NonZeroUsize::MIN);
         Orgs { allow_hosts, extra_ca_pem, shared, clients: Mutex::new(lru::LruCache::new(capacity)) }
     }
@@ -114,6 +117,11 @@ impl Orgs {
     pub fn stats(&self) -> (usize, Option<DescribeStats>) {
         let clients = self.clients.lock().expect("orgs lock").len();
         (clients, self.shared.as_ref().ok().map(|s| s.describes.stats()))
+    }
+
+    /// Finds answered from tenants' recent answers since start.
+    pub fn find_cache_hits(&self) -> u64 {
+        self.shared.as_ref().map_or(0, Shared::find_cache_hits)
     }
 
     /// The hosts allowed besides Salesforce's domains.

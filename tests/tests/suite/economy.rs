@@ -163,3 +163,37 @@ async fn finds_arriving_together_share_one_query_and_each_gets_its_own_answer() 
     assert_eq!(answers[1], expected[0], "the oldest duplicate");
     assert_eq!(answers[2], expected[1], "solo's Lead, though the combined query was full");
 }
+
+#[tokio::test]
+async fn a_find_answer_is_reused_but_never_across_a_commit_of_its_sobject() {
+    let emu = emulator().await;
+    let client = Arc::new(client(&emu).with_find_cache(Duration::from_secs(60)));
+    let template = lead_event_unit(&client).await;
+    let contact = FindQuery { sobject: "Contact".into(), ..by_email("kept@x.example", 1) };
+    let lead = by_email("kept@x.example", 1);
+    let queries = emu.org.calls("query");
+    let asked = || emu.org.calls("query") - queries;
+
+    assert!(client.find(&lead).await.unwrap().is_empty());
+    assert!(client.find(&contact).await.unwrap().is_empty());
+    assert!(client.find(&lead).await.unwrap().is_empty());
+    assert!(client.find(&contact).await.unwrap().is_empty());
+    assert_eq!(asked(), 2, "the second finds are answered from the first ones");
+
+    // The booking's commit creates the Lead: the Lead's answer is asked again and sees it; the
+    // Contact's, which no commit wrote, still comes from the first query.
+    let committed = client.commit(&unit_for(&template, "kept@x.example", "bk-kept")).await.unwrap();
+    let found = client.find(&lead).await.unwrap();
+    assert_eq!(found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), [committed.records[0].id.as_str()]);
+    assert!(client.find(&contact).await.unwrap().is_empty());
+    assert_eq!(asked(), 3);
+    assert_eq!(client.find(&lead).await.unwrap(), found, "kept again once the commit ended");
+    assert_eq!(asked(), 3);
+
+    // A refused commit may have written nothing, but the answers about it are asked again all
+    // the same (an unknown outcome could have written).
+    let refused = unit_for(&template, "not an address", "bk-refused");
+    assert!(client.commit(&refused).await.is_err());
+    assert_eq!(client.find(&lead).await.unwrap(), found);
+    assert_eq!(asked(), 4);
+}

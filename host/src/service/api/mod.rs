@@ -154,6 +154,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
     let (clients, describes) = inner.orgs.stats();
     inner.metrics.org_clients.set(clients as i64);
+    inner.metrics.find_cache_hits.set(inner.orgs.find_cache_hits() as i64);
     if let Some(d) = describes {
         inner.metrics.describe_entries.set(d.entries as i64);
         inner.metrics.describe_bytes.set(d.bytes as i64);
