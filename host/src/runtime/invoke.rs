@@ -36,6 +36,9 @@ pub struct Call {
 pub struct Usage {
     /// Wall-clock time from instantiation to return.
     pub duration: Duration,
+    /// Of `duration`, the time to instantiate the component (its memories and tables set up
+    /// from the compiled image, its start functions run).
+    pub instantiate: Duration,
     /// Guest execution time, in epoch ticks of `epoch_tick_ms`.
     pub cpu_ms: u64,
     /// Fuel consumed, when fuel metering is on.
@@ -163,8 +166,10 @@ impl Runtime {
 
         let booking = booking_to_wit(&call.booking);
         let started = Instant::now();
+        let mut instantiate = Duration::ZERO;
         let run = tokio::time::timeout(limits.wall_clock(), async {
             let mapper = plugin.pre.instantiate_async(&mut store).await?;
+            instantiate = started.elapsed();
             mapper.call_map(&mut store, &booking).await
         })
         .await;
@@ -191,6 +196,7 @@ impl Runtime {
         };
         let usage = Usage {
             duration,
+            instantiate,
             cpu_ms: data.cpu_ticks * self.config.epoch_tick_ms,
             fuel,
             peak_memory_bytes: data.memory.peak as u64,

@@ -229,6 +229,7 @@ fn record_invocation(state: &AppState, labels: &PluginLabels, report: &mut RunRe
     report.logs = Some(serde_json::to_string(&outcome.logs).unwrap_or_default());
     let mut usage = serde_json::to_value(&outcome.usage).unwrap_or_default();
     usage["duration_us"] = (outcome.usage.duration.as_micros() as u64).into();
+    usage["instantiate_us"] = (outcome.usage.instantiate.as_micros() as u64).into();
     if !outcome.stderr.is_empty() {
         usage["stderr"] = outcome.stderr.clone().into();
     }
