@@ -8,7 +8,11 @@
 //! cargo bench -p portico-host --bench load -- [--bookings 20000] [--concurrency 64]
 //!     [--tenants 4] [--latency-ms 0] [--database sqlite|postgres://…] [--workers 64] [--new-attendees]
 //!     [--plugin target/plugins/ts/lead-event.wasm] [--batch-wait-ms 10] [--no-sharing]
+//!     [--find-cache-ms 5000] [--idle N]
 //! ```
+//!
+//! `--idle N` measures the service at rest instead: N bookings sent one at a time, each
+//! waited for, and the time from its job's creation to its commit (the job's own timestamps).
 //!
 //! `--plugin` runs a `lead-event` built in another language (its port gives the same requests)
 //! instead of the bundled Rust one. The generator also reports the Salesforce API calls per
@@ -38,6 +42,10 @@ struct Args {
     batch_wait_ms: Option<u64>,
     /// `orgs.share_requests = false`: every find and commit a request of its own (the baseline).
     no_sharing: bool,
+    /// `orgs.find_cache_ms` (the service's default when absent).
+    find_cache_ms: Option<u64>,
+    /// Bookings sent one at a time instead of the backlog.
+    idle: Option<usize>,
 }
 
 fn args() -> Args {
@@ -52,6 +60,8 @@ fn args() -> Args {
         plugin: None,
         batch_wait_ms: None,
         no_sharing: false,
+        find_cache_ms: None,
+        idle: None,
     };
     let argv: Vec<String> = std::env::args().collect();
     let value = |name: &str| argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).cloned();
@@ -74,6 +84,8 @@ fn args() -> Args {
     a.plugin = value("--plugin");
     a.batch_wait_ms = value("--batch-wait-ms").map(|v| v.parse().expect("--batch-wait-ms N"));
     a.no_sharing = argv.iter().any(|x| x == "--no-sharing");
+    a.find_cache_ms = value("--find-cache-ms").map(|v| v.parse().expect("--find-cache-ms N"));
+    a.idle = value("--idle").map(|v| v.parse().expect("--idle N"));
     if let Some(v) = value("--workers") {
         a.workers = v.parse().expect("--workers N");
     }
@@ -89,6 +101,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// The service's Salesforce API calls, all tenants.
 const CALLS: &str = "portico_salesforce_api_calls_total";
+/// Finds the service answered from tenants' recent answers.
+const FIND_HITS: &str = "portico_salesforce_find_cache_hits";
+
+/// Milliseconds since midnight of an API time (`2026-12-03T13:53:33.123+0000`).
+fn ms_of_day(time: &Value) -> anyhow::Result<i64> {
+    let t = time.as_str().unwrap_or_default();
+    let part = |range: std::ops::Range<usize>| -> anyhow::Result<i64> {
+        Ok(t.get(range).ok_or_else(|| anyhow::anyhow!("not an API time: {t}"))?.parse()?)
+    };
+    Ok(((part(11..13)? * 60 + part(14..16)?) * 60 + part(17..19)?) * 1000 + part(20..23)?)
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -99,6 +122,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.no_sharing {
         orgs.push_str("share_requests = false\n");
+    }
+    if let Some(ms) = args.find_cache_ms {
+        orgs.push_str(&format!("find_cache_ms = {ms}\n"));
     }
     let stack = Stack::start(Settings {
         latency_ms: args.latency_ms,
@@ -136,9 +162,40 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(job["state"] == "succeeded", "warm-up failed: {job}");
     }
 
+    let calls0 = stack.metric(CALLS).await?;
+    let hits0 = stack.metric(FIND_HITS).await?;
+    if let Some(n) = args.idle {
+        // At rest: one booking at a time, each committed before the next is sent.
+        let (id, secret, api) = &tenants[0];
+        let mut took = Vec::with_capacity(n);
+        for k in 0..n {
+            let mut b = template.clone();
+            b["id"] = json!(format!("bk-idle-{k}"));
+            if args.new_attendees {
+                b["attendees"][0]["email"] = json!(format!("idle-{k}@attendee.example"));
+            }
+            let accepted = api.send_booking(id, secret, &serde_json::to_vec(&b)?).await?.ok()?;
+            let job = api.wait_for_job(id, accepted["job_id"].as_i64().unwrap_or(0), Duration::from_secs(60)).await?;
+            anyhow::ensure!(job["state"] == "succeeded", "an idle booking failed: {job}");
+            took.push((ms_of_day(&job["updated_at"])? - ms_of_day(&job["created_at"])?).rem_euclid(86_400_000) as f64);
+        }
+        took.sort_by(|a, b| a.total_cmp(b));
+        let calls = stack.metric(CALLS).await? - calls0;
+        println!("idle bookings            {n} (one at a time, tenant {id})");
+        println!("emulated latency         {} ms", args.latency_ms);
+        println!("requests shared          {}", if args.no_sharing { "no" } else { "yes" });
+        println!(
+            "job created → committed  p50 {:.0} ms  p99 {:.0} ms  (ms resolution)",
+            percentile(&took, 0.5),
+            percentile(&took, 0.99)
+        );
+        println!("Salesforce API calls     {calls:.0} ({:.3} per booking)", calls / n as f64);
+        println!("finds from recent answers {:.0}", stack.metric(FIND_HITS).await? - hits0);
+        return stack.finish().await;
+    }
+
     let tenants = Arc::new(tenants);
     let next = Arc::new(AtomicUsize::new(0));
-    let calls0 = stack.metric(CALLS).await?;
     let service_cpu0 = cpu_seconds(stack.service.0.id());
     let emulator_cpu0 = cpu_seconds(stack.emulator.0.id());
     let started = Instant::now();
@@ -225,6 +282,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("plugin                   {}", args.plugin.as_deref().unwrap_or("lead-event (Rust, bundled)"));
     println!("Salesforce API calls     {calls:.0} ({:.3} per booking)", calls / n);
+    println!("finds from recent answers {:.0}", stack.metric(FIND_HITS).await? - hits0);
     println!("service CPU per booking  {:.0} µs (emulator: {:.0} µs)", service_cpu / n * 1e6, emulator_cpu / n * 1e6);
     stack.finish().await
 }
