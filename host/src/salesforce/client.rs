@@ -7,7 +7,7 @@ use super::composite::Committed;
 use super::describe::{DESCRIBE_TTL, DescribeCache, DescribeStore};
 use super::error::SalesforceError;
 use super::find::{FindKind, crm_error};
-use super::recent::{FindCache, Lookup};
+use super::recent::{FindCache, Lookup, Writing, subjects_of};
 use super::token::{Connection, Tokens};
 use super::transport::{ApiUsage, MAX_ANSWER_BYTES, Transport};
 use async_trait::async_trait;
@@ -15,8 +15,9 @@ use portico_model::describe::SObjectDescribe;
 use portico_model::staging::Unit;
 use portico_model::{Crm, CrmError, FindQuery, Found};
 use reqwest::Method;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 type FindAnswer = Result<Vec<Found>, CrmError>;
@@ -56,6 +57,9 @@ pub struct Shared {
     find_ttl: Duration,
     /// Finds the clients sharing this answered from their recent answers.
     find_hits: Arc<AtomicU64>,
+    /// Each tenant's find cache while a client of it lives: a client built again for the
+    /// tenant takes it over, with the commits its predecessor still has running.
+    recent: Arc<Mutex<HashMap<String, Weak<FindCache>>>>,
     /// The describes of every client sharing this.
     pub describes: Arc<DescribeStore>,
 }
@@ -74,6 +78,7 @@ impl Shared {
             batch_wait,
             find_ttl: Duration::ZERO,
             find_hits: Arc::default(),
+            recent: Arc::default(),
             describes: DescribeStore::new(describe_bytes),
         })
     }
@@ -89,6 +94,41 @@ impl Shared {
     pub fn find_cache_hits(&self) -> u64 {
         self.find_hits.load(Ordering::Relaxed)
     }
+
+    /// The tenant's find cache: the one an earlier client of the tenant still holds (its
+    /// commits may be running), its answers dropped, else a new one.
+    fn recent_for(&self, tenant: &str) -> Arc<FindCache> {
+        let mut caches = self.recent.lock().expect("find caches lock");
+        if let Some(cache) = caches.get(tenant).and_then(Weak::upgrade) {
+            cache.clear();
+            return cache;
+        }
+        if caches.len() >= 64 && caches.len().is_power_of_two() {
+            caches.retain(|_, cache| cache.strong_count() > 0);
+        }
+        let cache = FindCache::new(self.find_ttl);
+        caches.insert(tenant.to_owned(), Arc::downgrade(&cache));
+        cache
+    }
+}
+
+/// Whether a commit's answer tells its outcome; otherwise its request may still land.
+fn settled(answer: &CommitAnswer) -> bool {
+    !matches!(
+        answer,
+        Err(SalesforceError::OutcomeUnknown(_)
+            | SalesforceError::Network(_)
+            | SalesforceError::Protocol(_)
+            | SalesforceError::TooLarge { .. })
+    )
+}
+
+/// Ends a commit's hold on the find cache with its answer.
+fn finish(answer: CommitAnswer, writing: Writing) -> CommitAnswer {
+    if settled(&answer) {
+        writing.done();
+    }
+    answer
 }
 
 /// A client for one tenant's org.
@@ -99,11 +139,12 @@ pub struct SalesforceClient {
     transport: Arc<Transport>,
     describes: DescribeCache,
     finds: Arc<Coalescer<FindKind, FindQuery, FindAnswer>>,
-    commits: Arc<Coalescer<(), Unit, CommitAnswer>>,
+    /// Units with their hold on the find cache, released when their request has ended.
+    commits: Arc<Coalescer<(), (Unit, Writing), CommitAnswer>>,
     /// Finds and commits share requests (else each is a request of its own).
     share: bool,
     /// Recent answers of finds.
-    recent: FindCache,
+    recent: Arc<FindCache>,
     find_hits: Arc<AtomicU64>,
 }
 
@@ -124,8 +165,19 @@ impl SalesforceClient {
     }
 
     /// A client for a connection sharing the HTTP client and describe store of `shared` with the
-    /// other orgs' clients (`shared` must trust the same extra CA as the connection).
+    /// other orgs' clients (`shared` must trust the same extra CA as the connection), with a
+    /// find cache of its own.
     pub fn sharing(conn: Connection, shared: &Shared) -> Result<SalesforceClient, SalesforceError> {
+        SalesforceClient::build(conn, shared, FindCache::new(shared.find_ttl))
+    }
+
+    /// As [`SalesforceClient::sharing`], for `tenant`: a client built again for the tenant (a
+    /// new connection, after an eviction) takes over its find cache while an earlier one lives.
+    pub fn sharing_for(tenant: &str, conn: Connection, shared: &Shared) -> Result<SalesforceClient, SalesforceError> {
+        SalesforceClient::build(conn, shared, shared.recent_for(tenant))
+    }
+
+    fn build(conn: Connection, shared: &Shared, recent: Arc<FindCache>) -> Result<SalesforceClient, SalesforceError> {
         let http = shared.http.clone();
         let tokens = Tokens::new(conn, http.clone())?;
         let transport = Arc::new(Transport::new(tokens, http));
@@ -145,9 +197,18 @@ impl SalesforceClient {
             Coalescer::new(
                 super::graph::MAX_GRAPHS,
                 shared.batch_wait.unwrap_or_default(),
-                Box::new(move |(), units: Vec<Unit>| {
+                Box::new(move |(), items: Vec<(Unit, Writing)>| {
                     let transport = transport.clone();
-                    Box::pin(async move { super::graph::commit_many(&transport, &units).await })
+                    Box::pin(async move {
+                        let (units, writings): (Vec<Unit>, Vec<Writing>) = items.into_iter().unzip();
+                        let answers = super::graph::commit_many(&transport, &units).await;
+                        for (writing, answer) in writings.into_iter().zip(&answers) {
+                            if settled(answer) {
+                                writing.done();
+                            }
+                        }
+                        answers
+                    })
                 }),
             )
         };
@@ -158,7 +219,7 @@ impl SalesforceClient {
             finds,
             commits,
             share: shared.batch_wait.is_some(),
-            recent: FindCache::new(shared.find_ttl),
+            recent,
             find_hits: shared.find_hits.clone(),
         })
     }
@@ -223,14 +284,17 @@ impl SalesforceClient {
     /// when no other commit is in flight, else with the units that queued meanwhile, one
     /// Composite Graph per unit.
     pub async fn commit(&self, unit: &Unit) -> Result<Committed, SalesforceError> {
-        // Whatever the outcome, the answers about what it writes may change.
-        let _writing = self.recent.writing(unit.records.iter().map(|r| r.reference.sobject.as_str()));
+        // The answers about what it writes and names may change, until its request has ended
+        // (which, for a shared request, may be after this caller stopped waiting).
+        let writing = self.recent.writing(subjects_of(unit));
         let transport = &self.transport;
         if !self.share {
-            return super::composite::commit(transport, unit).await;
+            return finish(super::composite::commit(transport, unit).await, writing);
         }
         self.commits
-            .submit((), unit.clone(), |unit| async move { super::composite::commit(transport, &unit).await })
+            .submit((), (unit.clone(), writing), |(unit, writing)| async move {
+                finish(super::composite::commit(transport, &unit).await, writing)
+            })
             .await
             .unwrap_or_else(|_| {
                 Err(SalesforceError::OutcomeUnknown("the shared commit ended without an answer".into()))

@@ -70,7 +70,7 @@ pub struct OrgsConfig {
     /// a request of its own, as before; for comparison).
     pub share_requests: bool,
     /// How long each tenant's `find` answers are reused, ms (0: never). Never across a commit
-    /// of this replica that writes the sObject found; changes made elsewhere (another replica,
+    /// of this replica that writes the sObject found or names a record found; changes made elsewhere (another replica,
     /// another integration, a user in Salesforce) show after at most this long. See
     /// `salesforce::recent`.
     pub find_cache_ms: u64,

@@ -247,6 +247,6 @@ impl Orgs {
             .map_err(|e| OrgError::Invalid(e.to_string()))?;
         conn.extra_ca_pem = self.extra_ca_pem.clone();
         let shared = self.shared.as_ref().map_err(|e| OrgError::Invalid(e.clone()))?;
-        SalesforceClient::sharing(conn, shared).map_err(|e| OrgError::Invalid(e.to_string()))
+        SalesforceClient::sharing_for(tenant, conn, shared).map_err(|e| OrgError::Invalid(e.to_string()))
     }
 }

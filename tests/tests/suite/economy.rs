@@ -197,3 +197,43 @@ async fn a_find_answer_is_reused_but_never_across_a_commit_of_its_sobject() {
     assert_eq!(client.find(&lead).await.unwrap(), found);
     assert_eq!(asked(), 4);
 }
+
+#[tokio::test]
+async fn a_commit_its_caller_gave_up_on_still_keeps_the_answers_it_changes_out_of_the_cache() {
+    let emu = emulator().await;
+    let client = Arc::new(client(&emu).with_find_cache(Duration::from_secs(60)));
+    let template = lead_event_unit(&client).await;
+    let late = by_email("late@x.example", 1);
+    // A distant org: a second commit queues behind the first and goes in a later request.
+    emu.org.with(|s| s.faults.latency = Duration::from_millis(150));
+    let sent = || emu.org.calls("composite") + emu.org.calls("graph");
+    let before = sent();
+    let first = {
+        let (client, unit) = (client.clone(), unit_for(&template, "first@x.example", "bk-first"));
+        tokio::spawn(async move { client.commit(&unit).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sent() == before {
+        assert!(std::time::Instant::now() < deadline, "the first commit was sent");
+        tokio::task::yield_now().await;
+    }
+    let given_up = {
+        let (client, unit) = (client.clone(), unit_for(&template, "late@x.example", "bk-late"));
+        tokio::spawn(async move { client.commit(&unit).await })
+    };
+    // Its caller stops waiting (a lost lease) once its commit has begun: the unit stays
+    // queued and is still committed.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    given_up.abort();
+    assert!(client.find(&late).await.unwrap().is_empty(), "not written yet");
+    first.await.unwrap().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !emu.org.records("Lead").iter().any(|l| l["Email"] == "late@x.example") {
+        assert!(std::time::Instant::now() < deadline, "the queued commit landed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let found = client.find(&late).await.unwrap();
+    assert_eq!(found.len(), 1, "the answer from before it landed was not kept");
+}
