@@ -18,11 +18,12 @@ trapping the sandbox.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, NoReturn, Optional, Tuple, TypeVar, Union
 
 from componentize_py_types import Err
 from wit_world.imports import config as _config
 from wit_world.imports import describe as _describe
+from wit_world.imports.describe import SobjectInfo
 from wit_world.imports import log as _log
 from wit_world.imports import records as _records
 from wit_world.imports.types import (
@@ -55,7 +56,7 @@ from wit_world.imports.types import (
 
 __all__ = [
     "Answer", "Booking", "BookingKind", "Date", "DateTime", "ErrorKind", "Found", "HostError",
-    "MappingFailure", "NewRecord", "Person", "RecordBuilder", "RecordRef", "Value", "add_days",
+    "MappingFailure", "NewRecord", "Person", "RecordBuilder", "RecordRef", "SobjectInfo", "Value", "add_days",
     "add_seconds", "config", "config_or", "config_required", "config_error", "create", "date_utc",
     "describe", "fail", "find", "find_one", "found_text", "invalid_booking", "log", "mapper",
     "minutes_until", "parse_date", "parse_date_time", "record", "split_name", "to_salesforce", "truncate",
@@ -88,29 +89,32 @@ class MappingFailure(Exception):
         self.error = error
 
 
-def invalid_booking(message: str):
+def invalid_booking(message: str) -> NoReturn:
     """Stops the mapping: the booking cannot be mapped (e.g. no attendee email)."""
     raise MappingFailure(MappingError_InvalidBooking(message))
 
 
-def config_error(message: str):
+def config_error(message: str) -> NoReturn:
     """Stops the mapping: the tenant's configuration is missing or wrong."""
     raise MappingFailure(MappingError_Config(message))
 
 
-def fail(message: str):
+def fail(message: str) -> NoReturn:
     """Stops the mapping with any other reason."""
     raise MappingFailure(MappingError_Other(message))
 
 
-def _call(f, *args):
+_T = TypeVar("_T")
+
+
+def _call(f: Callable[..., _T], *args: Any) -> _T:
     try:
         return f(*args)
     except Err as e:
         raise HostError(e.value) from None
 
 
-def mapper(body: Callable[[Booking], None]):
+def mapper(body: Callable[[Booking], None]) -> Callable[[Booking], None]:
     """Makes the component's ``map`` export from a function of the booking."""
     import wit_world
 
@@ -130,7 +134,7 @@ def mapper(body: Callable[[Booking], None]):
     # componentize-py looks for `WitWorld` in the plugin's module.
     import sys
 
-    sys.modules[body.__module__].WitWorld = WitWorld
+    setattr(sys.modules[body.__module__], "WitWorld", WitWorld)
     return body
 
 
@@ -220,7 +224,7 @@ def found_text(found: Found, name: str) -> Optional[str]:
     return None
 
 
-def describe(sobject: str):
+def describe(sobject: str) -> SobjectInfo:
     """What the plugin may use of ``sobject`` in the org (granted and visible fields)."""
     return _call(_describe.sobject, sobject)
 

@@ -4,11 +4,12 @@ the same Composite requests; the mapping's format is documented there (``src/lib
 
 import json
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, NoReturn, Optional
 
 from portico_plugin import (
     Booking,
     BookingKind,
+    SobjectInfo,
     config_error,
     config_required,
     create,
@@ -26,7 +27,7 @@ from portico_plugin import (
 )
 
 
-def fail(message: str):
+def fail(message: str) -> NoReturn:
     config_error(f"mapping: {message}")
 
 
@@ -49,7 +50,7 @@ def map(booking: Booking) -> None:
     if not isinstance(records, list):
         fail('`mapping` needs a "records" array')
     refs: Dict[str, Any] = {}
-    describes: Dict[str, Any] = {}
+    describes: Dict[str, SobjectInfo] = {}
     for i, entry in enumerate(records):
         spec = _obj(entry)
         if spec is None:
@@ -104,7 +105,7 @@ KIND = {BookingKind.CREATED: "Created", BookingKind.RESCHEDULED: "Rescheduled", 
 
 def lookup(path: str, b: Booking) -> Optional[str]:
     a = b.attendees[0] if b.attendees else None
-    simple = {
+    simple: Dict[str, Callable[[], str]] = {
         "booking.id": lambda: b.id,
         "booking.title": lambda: b.title,
         "booking.description": lambda: b.description or "",
@@ -155,7 +156,7 @@ NUMERIC = {"DOUBLE", "CURRENCY", "PERCENT", "INT", "LONG"}
 DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
-def convert(info, field: str, template: str, b: Booking, refs: Dict[str, Any], here: str) -> Any:
+def convert(info: SobjectInfo, field: str, template: str, b: Booking, refs: Dict[str, Any], here: str) -> Any:
     if template.startswith("@"):
         name = template[1:]
         if name not in refs:
@@ -167,7 +168,7 @@ def convert(info, field: str, template: str, b: Booking, refs: Dict[str, Any], h
     # Salesforce field names are case-insensitive, as the host's describe lookup is.
     kind = next((f.type.name for f in info.fields if f.name.lower() == field.lower()), None)
 
-    def bad(what: str):
+    def bad(what: str) -> NoReturn:
         fail(f"{here}: `{text}` is not {what}")
 
     if kind == "DATETIME":

@@ -133,3 +133,49 @@ async fn committed_by_the_service(lang: &Language, wasm: &[u8]) {
     assert_eq!(events, 1, "{}: the Event is in the org", lang.name);
     service.running.shutdown().await.unwrap();
 }
+
+/// The Python SDK and every Python plugin pass `mypy --strict` against the bindings generated
+/// from the WIT contract, as the guide tells authors to check theirs.
+#[test]
+fn the_python_sdk_and_plugins_type_check_strictly() {
+    let checker =
+        python_with("PORTICO_PYTHON", "target/py-venv", "mypy", "guest-sdk-py/requirements.txt").and_then(|python| {
+            let bin = python.parent().map(|p| p.join("componentize-py")).filter(|p| p.exists());
+            bin.map(|componentize| (python, componentize)).ok_or_else(|| "no componentize-py beside it".to_owned())
+        });
+    let Some((python, componentize)) = required("type-checking the Python SDK", checker) else { return };
+    let work = tempfile::tempdir().unwrap();
+    let bindings = work.path().join("bindings");
+    let generated = Command::new(componentize)
+        .args(["-d", root().join("wit").to_str().unwrap(), "-w", "mapper", "bindings"])
+        .arg(&bindings)
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "bindings: {}", String::from_utf8_lossy(&generated.stderr));
+    let mut targets = vec![root().join("guest-sdk-py/portico_plugin")];
+    for plugin in std::fs::read_dir(root().join("plugins-py")).unwrap() {
+        let dir = plugin.unwrap().path();
+        if dir.is_dir() {
+            targets.push(dir.join("src/app.py"));
+        }
+    }
+    assert!(targets.len() >= 4, "the SDK and the ports: {targets:?}");
+    let path = std::env::join_paths([bindings.clone(), root().join("guest-sdk-py")]).unwrap();
+    // One module named `app` per plugin: each is checked on its own.
+    for target in &targets {
+        let checked = Command::new(&python)
+            .args(["-m", "mypy", "--strict", "--cache-dir"])
+            .arg(work.path().join("cache"))
+            .arg(target)
+            .env("MYPYPATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            checked.status.success(),
+            "mypy --strict {}:\n{}{}",
+            target.display(),
+            String::from_utf8_lossy(&checked.stdout),
+            String::from_utf8_lossy(&checked.stderr)
+        );
+    }
+}
