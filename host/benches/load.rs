@@ -8,8 +8,11 @@
 //! cargo bench -p portico-host --bench load -- [--bookings 20000] [--concurrency 64]
 //!     [--tenants 4] [--latency-ms 0] [--database sqlite|postgres://…] [--workers 64] [--new-attendees]
 //!     [--plugin target/plugins/ts/lead-event.wasm] [--batch-wait-ms 10] [--no-sharing]
-//!     [--find-cache-ms 5000] [--idle N]
+//!     [--find-cache-ms 5000] [--idle N] [--example configurable]
 //! ```
+//!
+//! `--example configurable` runs that bundled example with its sample config (a mapping with a
+//! Lead found by email or created, an Event and a Task) on its `new-attendee` booking.
 //!
 //! `--idle N` measures the service at rest instead: N bookings sent one at a time, each
 //! waited for, and the time from its job's creation to its commit (the job's own timestamps).
@@ -36,7 +39,10 @@ struct Args {
     /// Every booking from a new attendee: lead-event then creates a Lead each time (a unit with
     /// a create, which is noted before its commit).
     new_attendees: bool,
-    /// A component to run instead of the bundled Rust `lead-event`.
+    /// The bundled example whose samples (booking, config) are used, and whose component runs
+    /// unless `plugin` is given.
+    example: String,
+    /// A component to run instead of the bundled Rust one.
     plugin: Option<String>,
     /// `orgs.batch_wait_ms` (the service's default when absent).
     batch_wait_ms: Option<u64>,
@@ -57,6 +63,7 @@ fn args() -> Args {
         database: "sqlite".into(),
         workers: 64,
         new_attendees: false,
+        example: "lead-event".into(),
         plugin: None,
         batch_wait_ms: None,
         no_sharing: false,
@@ -82,6 +89,9 @@ fn args() -> Args {
     }
     a.new_attendees = argv.iter().any(|x| x == "--new-attendees");
     a.plugin = value("--plugin");
+    if let Some(v) = value("--example") {
+        a.example = v;
+    }
     a.batch_wait_ms = value("--batch-wait-ms").map(|v| v.parse().expect("--batch-wait-ms N"));
     a.no_sharing = argv.iter().any(|x| x == "--no-sharing");
     a.find_cache_ms = value("--find-cache-ms").map(|v| v.parse().expect("--find-cache-ms N"));
@@ -139,7 +149,15 @@ async fn main() -> anyhow::Result<()> {
     use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
     let wasm = match &args.plugin {
         Some(path) => std::fs::read(path).map_err(|e| anyhow::anyhow!("--plugin {path}: {e}"))?,
-        None => portico_plugins::example("lead-event").expect("bundled").wasm.to_vec(),
+        None => portico_plugins::example(&args.example)
+            .ok_or_else(|| anyhow::anyhow!("--example {}: no such bundled example", args.example))?
+            .wasm
+            .to_vec(),
+    };
+    let samples = portico_plugins::repo_root().join("plugins").join(&args.example).join("samples");
+    let config: Option<Value> = match std::fs::read_to_string(samples.join("config.json")) {
+        Ok(text) => Some(serde_json::from_str(&text)?),
+        Err(_) => None,
     };
     let mut tenants = Vec::new();
     for i in 0..args.tenants {
@@ -148,11 +166,17 @@ async fn main() -> anyhow::Result<()> {
         let api = admin.with_key(&key);
         api.install(&id, &wasm).await?;
         api.connect(&id, org_url, CLIENT_ID, CLIENT_SECRET).await?;
+        if let Some(config) = &config {
+            api.put(&format!("/v1/tenants/{id}/config"), config).await?.ok()?;
+        }
         tenants.push((id, secret, api));
     }
-    let template: Value = serde_json::from_str(&std::fs::read_to_string(
-        portico_plugins::repo_root().join("plugins/lead-event/samples/new-lead.booking.json"),
-    )?)?;
+    let booking = ["new-lead", "new-attendee"]
+        .iter()
+        .map(|name| samples.join(format!("{name}.booking.json")))
+        .find(|path| path.exists())
+        .ok_or_else(|| anyhow::anyhow!("{} has no new-lead or new-attendee booking", samples.display()))?;
+    let template: Value = serde_json::from_str(&std::fs::read_to_string(booking)?)?;
     // Warm-up: one booking per tenant (compile cache, tokens, describes).
     for (id, secret, api) in &tenants {
         let mut b = template.clone();
@@ -280,7 +304,8 @@ async fn main() -> anyhow::Result<()> {
             format!("yes, batch wait {}", args.batch_wait_ms.map_or("the default".to_owned(), |ms| format!("{ms} ms")))
         }
     );
-    println!("plugin                   {}", args.plugin.as_deref().unwrap_or("lead-event (Rust, bundled)"));
+    let bundled = format!("{} (Rust, bundled)", args.example);
+    println!("plugin                   {}", args.plugin.as_deref().unwrap_or(&bundled));
     println!("Salesforce API calls     {calls:.0} ({:.3} per booking)", calls / n);
     println!("finds from recent answers {:.0}", stack.metric(FIND_HITS).await? - hits0);
     println!("service CPU per booking  {:.0} µs (emulator: {:.0} µs)", service_cpu / n * 1e6, emulator_cpu / n * 1e6);
