@@ -59,6 +59,9 @@ impl Default for RuntimeConfig {
     }
 }
 
+/// The most address space the sandbox pool may reserve.
+const MAX_POOL_ADDRESS_SPACE: u64 = 64 << 40;
+
 impl RuntimeConfig {
     pub(super) fn epoch_tick(&self) -> Duration {
         Duration::from_millis(self.epoch_tick_ms.max(1))
@@ -67,14 +70,26 @@ impl RuntimeConfig {
     /// Bytes reserved per linear memory and the guard after it.
     fn reservation(&self, max_memory: usize) -> anyhow::Result<(u64, u64)> {
         let cap = max_memory.next_power_of_two().max(64 << 20) as u64;
-        match self.memory_reservation {
-            0 => Ok((cap, 64 << 10)),
+        let (reservation, guard) = match self.memory_reservation {
+            0 => (cap, 64 << 10),
             r if r < max_memory as u64 => {
                 anyhow::bail!("runtime.memory_reservation ({r} bytes) is below limits.memory_bytes ({max_memory})")
             }
-            r if r >= 4 << 30 => Ok((r, 32 << 20)),
-            r => Ok((r, 64 << 10)),
+            r if r >= 4 << 30 => (r, 32 << 20),
+            r => (r, 64 << 10),
+        };
+        // Half of the 128 TiB a process may address, leaving room for everything else.
+        let memories = u64::from(self.max_instances.max(1)) * u64::from(self.max_memories_per_component);
+        let total = memories.saturating_mul(reservation + 2 * guard);
+        if total > MAX_POOL_ADDRESS_SPACE {
+            anyhow::bail!(
+                "the sandbox pool would reserve {} GiB of address space ({memories} memories of {} MiB \
+                 each); lower runtime.max_instances or set runtime.memory_reservation = 0",
+                total >> 30,
+                (reservation + 2 * guard) >> 20
+            );
         }
+        Ok((reservation, guard))
     }
 }
 
@@ -143,5 +158,26 @@ impl EpochTicker {
 impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_reserves_4_gib_per_memory_by_default_and_refuses_more_than_the_process_has() {
+        let rc = RuntimeConfig::default();
+        let max = rc.limits.memory_bytes as usize;
+        assert_eq!(rc.reservation(max).unwrap(), (4 << 30, 32 << 20));
+        let checked = RuntimeConfig { memory_reservation: 0, ..RuntimeConfig::default() };
+        assert_eq!(checked.reservation(max).unwrap().1, 64 << 10);
+        let too_small = RuntimeConfig { memory_reservation: 1 << 20, ..RuntimeConfig::default() };
+        assert!(too_small.reservation(max).unwrap_err().to_string().contains("below limits.memory_bytes"));
+        let huge = RuntimeConfig { max_instances: 10_000, ..RuntimeConfig::default() };
+        let e = huge.reservation(max).unwrap_err().to_string();
+        assert!(e.contains("runtime.memory_reservation = 0"), "{e}");
+        let huge_checked = RuntimeConfig { memory_reservation: 0, ..huge };
+        huge_checked.reservation(max).expect("64 MiB per memory fits");
     }
 }
