@@ -114,13 +114,10 @@ const CALLS: &str = "portico_salesforce_api_calls_total";
 /// Finds the service answered from tenants' recent answers.
 const FIND_HITS: &str = "portico_salesforce_find_cache_hits";
 
-/// Milliseconds since midnight of an API time (`2026-12-03T13:53:33.123+0000`).
-fn ms_of_day(time: &Value) -> anyhow::Result<i64> {
-    let t = time.as_str().unwrap_or_default();
-    let part = |range: std::ops::Range<usize>| -> anyhow::Result<i64> {
-        Ok(t.get(range).ok_or_else(|| anyhow::anyhow!("not an API time: {t}"))?.parse()?)
-    };
-    Ok(((part(11..13)? * 60 + part(14..16)?) * 60 + part(17..19)?) * 1000 + part(20..23)?)
+/// Milliseconds since the epoch of an API time (RFC 3339).
+fn epoch_ms(time: &Value) -> anyhow::Result<i64> {
+    let t = portico_model::DateTime::parse_rfc3339(time.as_str().unwrap_or_default())?;
+    Ok(t.seconds * 1000 + i64::from(t.nanoseconds / 1_000_000))
 }
 
 #[tokio::main]
@@ -201,7 +198,7 @@ async fn main() -> anyhow::Result<()> {
             let accepted = api.send_booking(id, secret, &serde_json::to_vec(&b)?).await?.ok()?;
             let job = api.wait_for_job(id, accepted["job_id"].as_i64().unwrap_or(0), Duration::from_secs(60)).await?;
             anyhow::ensure!(job["state"] == "succeeded", "an idle booking failed: {job}");
-            took.push((ms_of_day(&job["updated_at"])? - ms_of_day(&job["created_at"])?).rem_euclid(86_400_000) as f64);
+            took.push((epoch_ms(&job["updated_at"])? - epoch_ms(&job["created_at"])?) as f64);
         }
         took.sort_by(|a, b| a.total_cmp(b));
         let calls = stack.metric(CALLS).await? - calls0;

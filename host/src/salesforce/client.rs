@@ -123,11 +123,17 @@ fn settled(answer: &CommitAnswer) -> bool {
     )
 }
 
-/// Ends a commit's hold on the find cache with its answer.
-fn finish(answer: CommitAnswer, writing: Writing) -> CommitAnswer {
-    if settled(&answer) {
+/// Ends a commit's hold on the find cache with its answer: done when the answer tells the
+/// outcome, else dropped (unsettled).
+fn release(writing: Writing, answer: &CommitAnswer) {
+    if settled(answer) {
         writing.done();
     }
+}
+
+/// Ends a commit's hold with its answer, passing the answer on.
+fn finish(answer: CommitAnswer, writing: Writing) -> CommitAnswer {
+    release(writing, &answer);
     answer
 }
 
@@ -203,9 +209,7 @@ impl SalesforceClient {
                         let (units, writings): (Vec<Unit>, Vec<Writing>) = items.into_iter().unzip();
                         let answers = super::graph::commit_many(&transport, &units).await;
                         for (writing, answer) in writings.into_iter().zip(&answers) {
-                            if settled(answer) {
-                                writing.done();
-                            }
+                            release(writing, answer);
                         }
                         answers
                     })
