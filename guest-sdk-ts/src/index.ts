@@ -105,6 +105,35 @@ export function defineMapper(body: (booking: Booking) => void): (booking: Bookin
 }
 
 // ---------------------------------------------------------------------------------------------
+// Compiled ahead
+
+/**
+ * SpiderMonkey compiles a function the first time it runs, and every booking gets a fresh copy
+ * of the instance as it was built. So each booking would compile the generated glue of every
+ * host call again. Calling each glue function here, while the component is built, with an
+ * argument it refuses before it reaches the host, compiles it into the snapshot instead.
+ */
+function compileImportGlue(): void {
+  const refused = undefined as never;
+  const calls = [
+    () => recordsApi.create(refused),
+    () => recordsApi.upsert(refused, refused, refused),
+    () => recordsApi.find(refused, refused, refused, refused, refused),
+    () => describeApi.sobject(refused),
+    () => configApi.get(refused),
+    () => logApi.log(refused, refused),
+  ];
+  for (const c of calls) {
+    try {
+      c();
+    } catch {
+      // Refused by the glue, as intended.
+    }
+  }
+}
+compileImportGlue();
+
+// ---------------------------------------------------------------------------------------------
 // Values and records
 
 /** What a field may be set to: text, a number, a boolean, a date, a date-time, a staged record,
@@ -147,19 +176,14 @@ export function record(sobject: string): RecordBuilder {
   return new RecordBuilder(sobject);
 }
 
-/** Plain data of a record (the builder's class is not sent to the host). */
-function plain(r: NewRecord): NewRecord {
-  return { sobject: r.sobject, fields: r.fields.map((f) => ({ name: f.name, value: f.value })) };
-}
-
 /** Stages a record to be created; use the returned reference in lookups (`WhoId`). */
 export function create(r: NewRecord): RecordRef {
-  return call(() => recordsApi.create(plain(r)));
+  return call(() => recordsApi.create(r));
 }
 
 /** Stages an upsert keyed by the external-id field `keyField` = `key`. */
 export function upsert(r: NewRecord, keyField: string, key: string): RecordRef {
-  return call(() => recordsApi.upsert(plain(r), keyField, key));
+  return call(() => recordsApi.upsert(r, keyField, key));
 }
 
 /** Existing records of `sobject` whose `field` equals `v` (at most `limit`, oldest first). */
@@ -215,18 +239,58 @@ export const log = {
 /** `text` cut to at most `maxChars` characters (Salesforce counts characters, not UTF-16 units),
  * with an ellipsis when it was cut. */
 export function truncate(text: string, maxChars: number): string {
-  const chars = Array.from(text);
-  if (chars.length <= maxChars) return text;
-  return chars.slice(0, Math.max(0, maxChars - 1)).join("") + "…";
+  // A string has at least as many UTF-16 units as characters: most texts fit without counting.
+  if (text.length <= maxChars) return text;
+  const keep = Math.max(0, maxChars - 1);
+  let chars = 0;
+  let cut = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (chars === keep) cut = i;
+    if (++chars > maxChars) return text.slice(0, cut) + "…";
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+  }
+  return text;
+}
+
+/** Whether a UTF-16 unit is white space as Unicode defines it (as Rust's `char::is_whitespace`
+ * does, so that the ports split names exactly as the Rust plugins do). */
+function isWhiteSpace(unit: number): boolean {
+  return (
+    (unit >= 0x09 && unit <= 0x0d) ||
+    unit === 0x20 ||
+    unit === 0x85 ||
+    unit === 0xa0 ||
+    unit === 0x1680 ||
+    (unit >= 0x2000 && unit <= 0x200a) ||
+    unit === 0x2028 ||
+    unit === 0x2029 ||
+    unit === 0x202f ||
+    unit === 0x205f ||
+    unit === 0x3000
+  );
+}
+
+/** `text` without white space at either end (Unicode's, as {@link isWhiteSpace}). */
+function trimWhiteSpace(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isWhiteSpace(text.charCodeAt(start))) start++;
+  while (end > start && isWhiteSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
 /** Splits a display name into [first name, last name] the way Leads and Contacts want them: the
  * last word is the last name; a one-word name is all last name. */
 export function splitName(name: string): [string | undefined, string] {
-  const trimmed = name.trim();
-  const m = /^(.*)\s(\S*)$/su.exec(trimmed);
-  if (!m) return [undefined, trimmed];
-  return [m[1].trim(), m[2]];
+  const trimmed = trimWhiteSpace(name);
+  for (let i = trimmed.length - 1; i >= 0; i--) {
+    if (isWhiteSpace(trimmed.charCodeAt(i))) return [trimWhiteSpace(trimmed.slice(0, i)), trimmed.slice(i + 1)];
+  }
+  return [undefined, trimmed];
 }
 
 /** `dt` moved by `seconds`. */

@@ -134,6 +134,20 @@ async fn committed_by_the_service(lang: &Language, wasm: &[u8]) {
     service.running.shutdown().await.unwrap();
 }
 
+/// The TypeScript SDK's own tests (`guest-sdk-ts/test`, under Node): its helpers give what the
+/// Rust SDK's give.
+#[test]
+fn the_typescript_sdk_passes_its_own_tests() {
+    let Some(_) = required("the TypeScript SDK's tests", typescript()) else { return };
+    let run = Command::new("node").arg(root().join("guest-sdk-ts/test/run.mjs")).output().unwrap();
+    assert!(
+        run.status.success(),
+        "node guest-sdk-ts/test/run.mjs:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 /// The Python SDK and every Python plugin pass `mypy --strict` against the bindings generated
 /// from the WIT contract, as the guide tells authors to check theirs.
 #[test]
