@@ -282,13 +282,18 @@ def truncate(text: str, max_chars: int) -> str:
     return text[: max(0, max_chars - 1)] + "…"
 
 
+# White space as Unicode defines it, as Rust's `char::is_whitespace` does (Python's `isspace`
+# also counts U+001C to U+001F), so that the ports split names exactly as the Rust plugins do.
+_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
 def split_name(name: str) -> Tuple[Optional[str], str]:
     """Splits a display name into (first name, last name): the last word is the last name; a
     one-word name is all last name."""
-    name = name.strip()
+    name = name.strip(_WHITE_SPACE)
     for i in range(len(name) - 1, -1, -1):
-        if name[i].isspace():
-            return name[:i].strip(), name[i + 1 :]
+        if name[i] in _WHITE_SPACE:
+            return name[:i].strip(_WHITE_SPACE), name[i + 1 :]
     return None, name
 
 
