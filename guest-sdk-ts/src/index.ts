@@ -111,7 +111,10 @@ export function defineMapper(body: (booking: Booking) => void): (booking: Bookin
  * SpiderMonkey compiles a function the first time it runs, and every booking gets a fresh copy
  * of the instance as it was built. So each booking would compile the generated glue of every
  * host call again. Calling each glue function here, while the component is built, with an
- * argument it refuses before it reaches the host, compiles it into the snapshot instead.
+ * argument it refuses before it reaches the host, compiles it into the snapshot instead (it
+ * saved 1–4% of a `lead-event` booking over three runs). Were a later componentize-js to pass
+ * such an argument on to the host, the build would stop with wizer's "cannot call imported
+ * functions" error: it cannot go wrong quietly.
  */
 function compileImportGlue(): void {
   const refused = undefined as never;
