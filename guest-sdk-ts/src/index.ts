@@ -105,38 +105,6 @@ export function defineMapper(body: (booking: Booking) => void): (booking: Bookin
 }
 
 // ---------------------------------------------------------------------------------------------
-// Compiled ahead
-
-/**
- * SpiderMonkey compiles a function the first time it runs, and every booking gets a fresh copy
- * of the instance as it was built. So each booking would compile the generated glue of every
- * host call again. Calling each glue function here, while the component is built, with an
- * argument it refuses before it reaches the host, compiles it into the snapshot instead (it
- * saved 1–4% of a `lead-event` booking over three runs). Were a later componentize-js to pass
- * such an argument on to the host, the build would stop with wizer's "cannot call imported
- * functions" error: it cannot go wrong quietly.
- */
-function compileImportGlue(): void {
-  const refused = undefined as never;
-  const calls = [
-    () => recordsApi.create(refused),
-    () => recordsApi.upsert(refused, refused, refused),
-    () => recordsApi.find(refused, refused, refused, refused, refused),
-    () => describeApi.sobject(refused),
-    () => configApi.get(refused),
-    () => logApi.log(refused, refused),
-  ];
-  for (const c of calls) {
-    try {
-      c();
-    } catch {
-      // Refused by the glue, as intended.
-    }
-  }
-}
-compileImportGlue();
-
-// ---------------------------------------------------------------------------------------------
 // Values and records
 
 /** What a field may be set to: text, a number, a boolean, a date, a date-time, a staged record,
@@ -360,3 +328,57 @@ export function parseDateTime(text: string): DateTime | undefined {
   const year = dateUtc(instant).year;
   return year >= 1 && year <= 9999 ? instant : undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Compiled ahead
+
+/**
+ * SpiderMonkey compiles a function the first time it runs, and every booking gets a fresh copy
+ * of the instance as it was built: each booking would compile again every function it calls.
+ * What runs here, while the component is built, is compiled into the snapshot instead:
+ *
+ * - the generated glue of each host call, called with an argument it refuses before it reaches
+ *   the host. Were a later componentize-js to pass such an argument on, the build would stop
+ *   with wizer's "cannot call imported functions" error: it cannot go wrong quietly;
+ * - the SDK's own helpers, on values of their own. They keep nothing, so nothing of this run
+ *   reaches a booking.
+ *
+ * The plugin's own functions are not run: what a mapping keeps in module variables would stay
+ * in the snapshot.
+ */
+function compileAhead(): void {
+  const refused = undefined as never;
+  const glue = [
+    () => recordsApi.create(refused),
+    () => recordsApi.upsert(refused, refused, refused),
+    () => recordsApi.find(refused, refused, refused, refused, refused),
+    () => describeApi.sobject(refused),
+    () => configApi.get(refused),
+    () => logApi.log(refused, refused),
+  ];
+  for (const c of glue) {
+    try {
+      c();
+    } catch {
+      // Refused by the glue, as intended.
+    }
+  }
+  const at: DateTime = { seconds: 1_796_133_600n, nanoseconds: 0 };
+  record("Lead")
+    .set("LastName", truncate(splitName(" Ada King Lovelace ")[1], 80))
+    .set("Description", truncate("a long text 😀", 8))
+    .set("NumberOfEmployees", 12)
+    .set("HasOptedOutOfEmail", false)
+    .set("Phone", null)
+    .set("ActivityDate", dateUtc(at))
+    .set("StartDateTime", addDays(at, 1))
+    .set("WhoId", { referenceId: "Lead_1", sobject: "Lead" })
+    .set("Website", { tag: "text", val: "https://example.com" })
+    .setSome("Company", undefined);
+  call(() => new HostError({ kind: "not-granted", message: "compiled ahead" }));
+  isMappingError({ tag: "other", val: "" });
+  minutesUntil(at, addSeconds(at, 90));
+  toSalesforce(parseDateTime("2026-12-01T15:00:00.250+01:00") ?? at);
+  parseDate("2026-12-01");
+}
+compileAhead();
