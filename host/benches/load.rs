@@ -145,7 +145,9 @@ async fn main() -> anyhow::Result<()> {
     // Tenants, each with lead-event installed and connected to the org.
     use portico_emulator::credentials::{CLIENT_ID, CLIENT_SECRET};
     let wasm = match &args.plugin {
-        Some(path) => std::fs::read(path).map_err(|e| anyhow::anyhow!("--plugin {path}: {e}"))?,
+        // `cargo bench` runs in `host/`: a relative path is the repository's, as the usage shows.
+        Some(path) => std::fs::read(portico_plugins::repo_root().join(path))
+            .map_err(|e| anyhow::anyhow!("--plugin {path}: {e}"))?,
         None => portico_plugins::example(&args.example)
             .ok_or_else(|| anyhow::anyhow!("--example {}: no such bundled example", args.example))?
             .wasm
