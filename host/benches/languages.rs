@@ -70,6 +70,7 @@ fn main() {
                 let plugin = rt.load(wasm).unwrap();
                 let compile = started.elapsed();
                 Measured {
+                    grant: Arc::new(plugin.manifest.objects.clone()),
                     plugin,
                     compile,
                     times: Vec::with_capacity(RUNS),
@@ -81,7 +82,7 @@ fn main() {
             .collect();
         let call = |m: &Measured| Call {
             booking: booking.clone(),
-            grant: Arc::new(m.plugin.manifest.objects.clone()),
+            grant: m.grant.clone(),
             config: Arc::default(),
             limits: rt.default_limits(),
             crm: org.clone(),
@@ -131,6 +132,8 @@ fn main() {
 struct Measured<'a> {
     language: &'a str,
     plugin: Arc<portico_host::Plugin>,
+    /// The grant each call gets: the plugin's manifest, made once.
+    grant: Arc<portico_model::Grant>,
     compile: Duration,
     times: Vec<Duration>,
     instantiations: Vec<Duration>,
