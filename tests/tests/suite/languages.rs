@@ -148,33 +148,63 @@ fn the_typescript_sdk_passes_its_own_tests() {
     );
 }
 
-/// The Python SDK and every Python plugin pass `mypy --strict` against the bindings generated
-/// from the WIT contract, as the guide tells authors to check theirs.
-#[test]
-fn the_python_sdk_and_plugins_type_check_strictly() {
-    let checker =
-        python_with("PORTICO_PYTHON", "target/py-venv", "mypy", "guest-sdk-py/requirements.txt").and_then(|python| {
-            let bin = python.parent().map(|p| p.join("componentize-py")).filter(|p| p.exists());
-            bin.map(|componentize| (python, componentize)).ok_or_else(|| "no componentize-py beside it".to_owned())
-        });
-    let Some((python, componentize)) = required("type-checking the Python SDK", checker) else { return };
-    let work = tempfile::tempdir().unwrap();
-    let bindings = work.path().join("bindings");
+/// The Python toolchain's interpreter and its componentize-py, or why they are missing.
+fn python_toolchain() -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    python_with("PORTICO_PYTHON", "target/py-venv", "mypy", "guest-sdk-py/requirements.txt").and_then(|python| {
+        let bin = python.parent().map(|p| p.join("componentize-py")).filter(|p| p.exists());
+        bin.map(|componentize| (python, componentize)).ok_or_else(|| "no componentize-py beside it".to_owned())
+    })
+}
+
+/// The Python bindings componentize-py generates from the WIT contract, written to `dir`.
+fn python_bindings(componentize: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
+    let bindings = dir.join("bindings");
     let generated = Command::new(componentize)
         .args(["-d", root().join("wit").to_str().unwrap(), "-w", "mapper", "bindings"])
         .arg(&bindings)
         .output()
         .unwrap();
     assert!(generated.status.success(), "bindings: {}", String::from_utf8_lossy(&generated.stderr));
-    let mut targets = vec![root().join("guest-sdk-py/portico_plugin")];
+    bindings
+}
+
+/// The Python SDK's own tests (`guest-sdk-py/tests`, under CPython with the generated
+/// bindings): its helpers give what the Rust SDK's give, and `mapper` turns every failure into
+/// its mapping error.
+#[test]
+fn the_python_sdk_passes_its_own_tests() {
+    let Some((python, componentize)) = required("the Python SDK's tests", python_toolchain()) else { return };
+    let work = tempfile::tempdir().unwrap();
+    let bindings = python_bindings(&componentize, work.path());
+    let path = std::env::join_paths([bindings, root().join("guest-sdk-py")]).unwrap();
+    let run = Command::new(&python)
+        .args(["-m", "unittest", "discover", "-v", "-s"])
+        .arg(root().join("guest-sdk-py/tests"))
+        .env("PYTHONPATH", path)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "the Python SDK's tests:\n{}{report}", String::from_utf8_lossy(&run.stdout));
+    assert!(report.contains("Ran ") && !report.contains("Ran 0 tests"), "no test ran:\n{report}");
+}
+
+/// The Python SDK, its tests and every Python plugin pass `mypy --strict` against the bindings
+/// generated from the WIT contract, as the guide tells authors to check theirs.
+#[test]
+fn the_python_sdk_and_plugins_type_check_strictly() {
+    let Some((python, componentize)) = required("type-checking the Python SDK", python_toolchain()) else { return };
+    let work = tempfile::tempdir().unwrap();
+    let bindings = python_bindings(&componentize, work.path());
+    let mut targets = vec![root().join("guest-sdk-py/portico_plugin"), root().join("guest-sdk-py/tests")];
     for plugin in std::fs::read_dir(root().join("plugins-py")).unwrap() {
         let dir = plugin.unwrap().path();
         if dir.is_dir() {
             targets.push(dir.join("src/app.py"));
         }
     }
-    assert!(targets.len() >= 4, "the SDK and the ports: {targets:?}");
-    let path = std::env::join_paths([bindings.clone(), root().join("guest-sdk-py")]).unwrap();
+    assert!(targets.len() >= 5, "the SDK, its tests and the ports: {targets:?}");
+    let path = std::env::join_paths([bindings, root().join("guest-sdk-py")]).unwrap();
     // One module named `app` per plugin: each is checked on its own.
     for target in &targets {
         let checked = Command::new(&python)
