@@ -298,7 +298,10 @@ impl Parser<'_> {
                 if word.len() == 10 {
                     Literal::Date(Date::parse(&word).map_err(|_| bad())?)
                 } else {
-                    Literal::DateTime(DateTime::parse_rfc3339(&word).map_err(|_| bad())?)
+                    // Salesforce accepts any number of fraction digits and keeps datetimes to the
+                    // millisecond; so does this literal.
+                    let t = DateTime::parse_rfc3339(&word).map_err(|_| bad())?;
+                    Literal::DateTime(DateTime { nanoseconds: t.nanoseconds / 1_000_000 * 1_000_000, ..t })
                 }
             }
             _ if is_number(&word) => Literal::Number(word.parse().map_err(|_| self.unexpected())?),
@@ -358,6 +361,16 @@ mod tests {
                 .unwrap();
         assert_eq!(q.order[0], Order { field: name("Name", 53), descending: true, nulls_last: false });
         assert_eq!((q.limit, q.offset), (Some(10), Some(20)));
+    }
+
+    /// Found by the `soql_parser` fuzz target (fuzz/regressions/soql_parser): a literal printed
+    /// the way Portico prints it must parse to the same query.
+    #[test]
+    fn keeps_datetimes_to_the_millisecond() {
+        let q = parse("SELECT Id FROM Event WHERE StartDateTime = 2026-12-01T10:00:00.299852-06:00").unwrap();
+        let Some(Expr::Compare(_, Op::Eq, Literal::DateTime(t))) = q.filter else { panic!("{:?}", q.filter) };
+        assert_eq!(t.nanoseconds, 299_000_000);
+        assert_eq!(t.to_salesforce(), "2026-12-01T16:00:00.299Z");
     }
 
     #[test]
