@@ -55,13 +55,19 @@ pub(super) fn compile(
     Ok((component, Compiled::Fresh))
 }
 
-/// Writes atomically: a temporary file renamed into place, so readers never see half a file.
 fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
     let bytes = component.serialize().map_err(anyhow::Error::from)?;
+    Ok(write_atomically(path, &bytes)?)
+}
+
+/// Writes atomically: a temporary file renamed into place, so readers never see half a file.
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = temp_path(path);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// A temporary name beside `path`, unique per write, not per process: two threads compiling

@@ -93,7 +93,9 @@ impl RuntimeConfig {
     }
 }
 
-pub(super) fn build(rc: &RuntimeConfig) -> anyhow::Result<Engine> {
+/// The engine for `rc`; with a compile cache folder, Cranelift also keeps each compiled
+/// function there ([`super::functions`]).
+pub(super) fn build(rc: &RuntimeConfig, cache_dir: Option<&std::path::Path>) -> anyhow::Result<Engine> {
     let max_memory = usize::try_from(rc.limits.memory_bytes)?;
     let (reservation, guard) = rc.reservation(max_memory)?;
     let mut pool = PoolingAllocationConfig::default();
@@ -127,6 +129,11 @@ pub(super) fn build(rc: &RuntimeConfig) -> anyhow::Result<Engine> {
         .memory_guard_size(guard)
         .memory_reservation_for_growth(0)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if let Some(dir) = cache_dir {
+        let functions = super::functions::FunctionCache::open(dir, super::functions::MAX_BYTES)
+            .map_err(|e| anyhow::anyhow!("cannot open the function cache in {}: {e}", dir.display()))?;
+        config.enable_incremental_compilation(Arc::new(functions)).map_err(anyhow::Error::from)?;
+    }
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 

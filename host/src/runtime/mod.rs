@@ -8,6 +8,7 @@
 
 pub mod cache;
 mod engine;
+mod functions;
 mod invoke;
 mod load;
 
@@ -98,14 +99,14 @@ impl ResourceLimiter for MemoryLimiter {
 impl Runtime {
     /// A runtime with the given settings; compiled components are cached in `cache_dir`.
     pub fn new(config: RuntimeConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
-        let engine = engine::build(&config)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        crate::capabilities::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("cannot create the compile cache {}: {e}", dir.display()))?;
         }
+        let engine = engine::build(&config, cache_dir.as_deref())?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        crate::capabilities::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         let ticker = EpochTicker::start(&engine, config.epoch_tick());
         let capacity = NonZeroUsize::new(config.loaded_plugins.max(1)).expect("nonzero");
         Ok(Runtime {

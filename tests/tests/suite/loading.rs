@@ -66,10 +66,44 @@ fn a_component_is_compiled_once_then_loaded_from_the_disk_cache() {
     let second = Runtime::new(RuntimeConfig::default(), Some(dir.path().to_owned())).unwrap();
     let plugin = second.load(wasm).unwrap();
     assert_eq!(plugin.compiled, Compiled::Cached);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let compiled = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension() == Some("cwasm".as_ref()))
+            .count()
+    };
+    assert_eq!(compiled(dir.path()), 1);
     // Different engine settings must not reuse the artifact.
     let fuel =
         Runtime::new(RuntimeConfig { fuel: true, ..RuntimeConfig::default() }, Some(dir.path().to_owned())).unwrap();
     assert_eq!(fuel.load(wasm).unwrap().compiled, Compiled::Fresh);
     let _ = cache_dir();
+}
+
+/// Files under `dir`, at any depth.
+fn files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { files(&p) } else { 1 }).sum())
+        .unwrap_or(0)
+}
+
+/// A new component whose functions were all compiled before (here: the same code with one more
+/// custom section) is compiled mostly from Cranelift's per-function cache, as two TypeScript or
+/// two Python plugins share their engine's functions.
+#[test]
+fn a_new_component_reuses_the_functions_compiled_for_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = portico_plugins::example("lead-event").unwrap().wasm;
+    let rt = Runtime::new(RuntimeConfig::default(), Some(dir.path().to_owned())).unwrap();
+    assert_eq!(rt.load(wasm).unwrap().compiled, Compiled::Fresh);
+    let functions = files(&dir.path().join("functions"));
+    assert!(functions > 10, "the functions were kept: {functions}");
+    // A custom section (id 0, 6 bytes: the name `note` and one byte) appended at the end.
+    let other = [wasm, &[0, 6, 4, b'n', b'o', b't', b'e', 1][..]].concat();
+    let plugin = rt.load(&other).unwrap();
+    assert_eq!(plugin.compiled, Compiled::Fresh, "another component, compiled");
+    // A few functions (7–11% here, about 10% for the language ports) get keys of their own per
+    // component; the rest come from the cache.
+    let added = files(&dir.path().join("functions")) - functions;
+    assert!(added * 5 < functions, "{added} functions compiled again, of {functions}");
 }
