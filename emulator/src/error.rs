@@ -1,8 +1,6 @@
 //! Salesforce's error bodies: `[{"message", "errorCode", "fields"}]` with the status code.
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 use serde::Serialize;
 
 /// One Salesforce error entry.
@@ -50,8 +48,9 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+#[cfg(feature = "server")]
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        (self.0, axum::Json(self.1)).into_response()
     }
 }
