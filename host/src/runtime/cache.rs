@@ -4,8 +4,10 @@
 //! version, target and every setting that affects code), so a component is compiled once, not
 //! at every start, and a changed engine never loads stale code.
 //!
-//! **Only this module writes the cache folder, and only with artifacts wasmtime produced** —
-//! that is what makes `Component::deserialize_file` (which trusts its input) sound here.
+//! **Only this module writes the compiled components (`*.cwasm`), and only artifacts wasmtime
+//! produced** — that is what makes `Component::deserialize_file` (which trusts its input) sound
+//! here. Cranelift's per-function cache has its own folder inside, `functions/`
+//! ([`super::functions`]).
 
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};

@@ -129,10 +129,13 @@ pub(super) fn build(rc: &RuntimeConfig, cache_dir: Option<&std::path::Path>) -> 
         .memory_guard_size(guard)
         .memory_reservation_for_growth(0)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    if let Some(dir) = cache_dir {
-        let functions = super::functions::FunctionCache::open(dir, super::functions::MAX_BYTES)
-            .map_err(|e| anyhow::anyhow!("cannot open the function cache in {}: {e}", dir.display()))?;
-        config.enable_incremental_compilation(Arc::new(functions)).map_err(anyhow::Error::from)?;
+    // Only a speed-up: a folder it cannot use leaves the host compiling every function.
+    match cache_dir.map(|dir| super::functions::FunctionCache::open(dir, super::functions::MAX_BYTES)) {
+        Some(Ok(functions)) => {
+            config.enable_incremental_compilation(Arc::new(functions)).map_err(anyhow::Error::from)?;
+        }
+        Some(Err(e)) => tracing::warn!(error = %e, "no function cache: every function is compiled"),
+        None => {}
     }
     Engine::new(&config).map_err(anyhow::Error::from)
 }

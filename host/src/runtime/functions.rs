@@ -11,13 +11,16 @@
 //! makes reading an entry back sound, as for the compiled components beside it.
 //!
 //! Bounded: at most [`MAX_BYTES`] are kept, counted from the folder itself at the first insert
-//! (so a start never lists it).
-//! Beyond that, functions are compiled as usual and not kept.
+//! (so a start never lists it; that first compile does, about 1 s per 100,000 entries), then
+//! by what this process writes: the bound is per process and approximate (another process
+//! writing the same folder counts its own writes; a key written twice counts twice). Beyond it,
+//! functions are compiled as usual and not kept. Nothing is evicted: entries of an older
+//! wasmtime are never read again but still count, until the folder is emptied by hand.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use wasmtime::CacheStore;
 
 /// The most the folder keeps. An engine's worth of functions is about 70 MB (measured for
@@ -30,6 +33,7 @@ pub(super) struct FunctionCache {
     dir: PathBuf,
     kept: OnceLock<AtomicU64>,
     max_bytes: u64,
+    full: AtomicBool,
 }
 
 impl FunctionCache {
@@ -37,13 +41,18 @@ impl FunctionCache {
     pub(super) fn open(cache_dir: &Path, max_bytes: u64) -> std::io::Result<FunctionCache> {
         let dir = cache_dir.join("functions");
         std::fs::create_dir_all(&dir)?;
-        Ok(FunctionCache { dir, kept: OnceLock::new(), max_bytes })
+        Ok(FunctionCache { dir, kept: OnceLock::new(), max_bytes, full: AtomicBool::new(false) })
     }
 
     /// The bytes the folder holds: counted once, then kept up to date by [`CacheStore::insert`].
-    /// A folder that cannot be listed counts as full.
+    /// A folder that cannot be listed counts as full (and says so).
     fn kept(&self) -> &AtomicU64 {
-        self.kept.get_or_init(|| AtomicU64::new(folder_bytes(&self.dir).unwrap_or(u64::MAX / 2)))
+        self.kept.get_or_init(|| {
+            AtomicU64::new(folder_bytes(&self.dir).unwrap_or_else(|e| {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "cannot count the function cache: keeping no more");
+                u64::MAX / 2
+            }))
+        })
     }
 
     /// `functions/ab/cdef…`: Cranelift's keys are 32-byte hashes, in 256 folders by first byte.
@@ -64,6 +73,9 @@ impl CacheStore for FunctionCache {
         let kept = self.kept();
         if kept.fetch_add(len, Ordering::Relaxed) + len > self.max_bytes {
             kept.fetch_sub(len, Ordering::Relaxed);
+            if !self.full.swap(true, Ordering::Relaxed) {
+                tracing::warn!(dir = %self.dir.display(), max_bytes = self.max_bytes, "the function cache is full: new functions are not kept");
+            }
             return false;
         }
         let path = self.path(key);
@@ -76,13 +88,25 @@ impl CacheStore for FunctionCache {
     }
 }
 
+/// The bytes of the entries under `dir`. An entry gone while counting (another process's
+/// temporary file, renamed) counts 0; a temporary file a crash left behind is removed.
 fn folder_bytes(dir: &Path) -> std::io::Result<u64> {
     let mut bytes = 0;
     for shard in std::fs::read_dir(dir)? {
         let shard = shard?;
-        if shard.file_type()?.is_dir() {
-            for entry in std::fs::read_dir(shard.path())? {
-                bytes += entry?.metadata()?.len();
+        if !shard.file_type()?.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(shard.path())? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().contains(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
+            match entry.metadata() {
+                Ok(m) => bytes += m.len(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
             }
         }
     }
@@ -104,10 +128,13 @@ mod tests {
         assert!(!cache.insert(&[0xcd, 1], vec![2; 6]));
         assert!(cache.get(&[0xcd, 1]).is_none());
         assert!(cache.insert(&[0xcd, 2], vec![3; 4]));
-        // A new process counts what the folder holds.
+        // A new process counts what the folder holds, without what a crash left half-written.
+        let crashed = dir.path().join("functions/cd/ef.tmp123-0");
+        std::fs::write(&crashed, [0; 100]).unwrap();
         let reopened = FunctionCache::open(dir.path(), 10).unwrap();
         assert_eq!(reopened.kept().load(Ordering::Relaxed), 10);
         assert!(!reopened.insert(&[0xef], vec![0; 1]));
         assert_eq!(reopened.get(&[0xcd, 2]).as_deref(), Some(&[3u8; 4][..]));
+        assert!(!crashed.exists(), "the temporary file is removed");
     }
 }

@@ -80,11 +80,20 @@ fn a_component_is_compiled_once_then_loaded_from_the_disk_cache() {
     let _ = cache_dir();
 }
 
-/// Files under `dir`, at any depth.
-fn files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { files(&p) } else { 1 }).sum())
-        .unwrap_or(0)
+/// The files under `dir`, at any depth, with their inode numbers.
+fn files(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files(&path));
+        } else {
+            let ino = std::fs::metadata(&path).unwrap().ino();
+            found.insert(path, ino);
+        }
+    }
+    found
 }
 
 /// A new component whose functions were all compiled before (here: the same code with one more
@@ -96,14 +105,20 @@ fn a_new_component_reuses_the_functions_compiled_for_another() {
     let wasm = portico_plugins::example("lead-event").unwrap().wasm;
     let rt = Runtime::new(RuntimeConfig::default(), Some(dir.path().to_owned())).unwrap();
     assert_eq!(rt.load(wasm).unwrap().compiled, Compiled::Fresh);
-    let functions = files(&dir.path().join("functions"));
-    assert!(functions > 10, "the functions were kept: {functions}");
+    let before = files(&dir.path().join("functions"));
+    assert!(before.len() > 10, "the functions were kept: {}", before.len());
     // A custom section (id 0, 6 bytes: the name `note` and one byte) appended at the end.
     let other = [wasm, &[0, 6, 4, b'n', b'o', b't', b'e', 1][..]].concat();
     let plugin = rt.load(&other).unwrap();
     assert_eq!(plugin.compiled, Compiled::Fresh, "another component, compiled");
+    let after = files(&dir.path().join("functions"));
+    // Every function kept stays as it was written (a miss would write it again, as a new file):
+    // they came from the cache.
+    for (path, ino) in &before {
+        assert_eq!(after.get(path), Some(ino), "{} was written again", path.display());
+    }
     // A few functions (7–11% here, about 10% for the language ports) get keys of their own per
     // component; the rest come from the cache.
-    let added = files(&dir.path().join("functions")) - functions;
-    assert!(added * 5 < functions, "{added} functions compiled again, of {functions}");
+    let added = after.len() - before.len();
+    assert!(added * 5 < before.len(), "{added} functions compiled again, of {}", before.len());
 }
