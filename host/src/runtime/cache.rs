@@ -80,6 +80,11 @@ fn temp_path(path: &Path) -> std::path::PathBuf {
     path.with_extension(format!("tmp{}-{n}", std::process::id()))
 }
 
+/// Whether `name` is one of [`temp_path`]'s: a write in progress, or one a crash left behind.
+pub(super) fn is_temporary(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().contains(".tmp")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

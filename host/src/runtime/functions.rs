@@ -79,8 +79,15 @@ impl CacheStore for FunctionCache {
             return false;
         }
         let path = self.path(key);
-        let written = path.parent().is_some_and(|shard| std::fs::create_dir_all(shard).is_ok())
-            && super::cache::write_atomically(&path, &value).is_ok();
+        // The shard folder is made the first time a write finds it missing, not at every write.
+        let mut written = super::cache::write_atomically(&path, &value);
+        if written.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+            written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| super::cache::write_atomically(&path, &value));
+        }
+        let written = written.is_ok();
         if !written {
             kept.fetch_sub(len, Ordering::Relaxed);
         }
@@ -99,7 +106,7 @@ fn folder_bytes(dir: &Path) -> std::io::Result<u64> {
         }
         for entry in std::fs::read_dir(shard.path())? {
             let entry = entry?;
-            if entry.file_name().to_string_lossy().contains(".tmp") {
+            if super::cache::is_temporary(&entry.file_name()) {
                 let _ = std::fs::remove_file(entry.path());
                 continue;
             }

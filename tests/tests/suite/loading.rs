@@ -66,13 +66,8 @@ fn a_component_is_compiled_once_then_loaded_from_the_disk_cache() {
     let second = Runtime::new(RuntimeConfig::default(), Some(dir.path().to_owned())).unwrap();
     let plugin = second.load(wasm).unwrap();
     assert_eq!(plugin.compiled, Compiled::Cached);
-    let compiled = |dir: &std::path::Path| {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().extension() == Some("cwasm".as_ref()))
-            .count()
-    };
-    assert_eq!(compiled(dir.path()), 1);
+    let compiled = files(dir.path()).into_keys().filter(|p| p.extension() == Some("cwasm".as_ref())).count();
+    assert_eq!(compiled, 1);
     // Different engine settings must not reuse the artifact.
     let fuel =
         Runtime::new(RuntimeConfig { fuel: true, ..RuntimeConfig::default() }, Some(dir.path().to_owned())).unwrap();
