@@ -341,7 +341,8 @@ export function parseDateTime(text: string): DateTime | undefined {
  *   the host. Were a later componentize-js to pass such an argument on, the build would stop
  *   with wizer's "cannot call imported functions" error: it cannot go wrong quietly;
  * - the SDK's own helpers, on values of their own. They keep nothing, so nothing of this run
- *   reaches a booking.
+ *   reaches a booking;
+ * - the engine's own built-ins that the glue uses ({@link warmBuiltIns}).
  *
  * The plugin's own functions are not run: what a mapping keeps in module variables would stay
  * in the snapshot.
@@ -380,5 +381,45 @@ function compileAhead(): void {
   minutesUntil(at, addSeconds(at, 90));
   toSalesforce(parseDateTime("2026-12-01T15:00:00.250+01:00") ?? at);
   parseDate("2026-12-01");
+  warmBuiltIns();
+}
+
+/**
+ * SpiderMonkey sets up each built-in class of a realm, with those of its methods written in
+ * JavaScript, the first time that realm uses it; what the snapshot does not hold, every booking
+ * would set up again (about a fifth of a small mapping's time, BENCHMARKS.md). This uses what
+ * the generated glue needs on every call: it awaits the mapping's result in an async function
+ * (promises and their jobs), reads and writes the instance's memory through DataView and
+ * Uint8Array, converts 64-bit integers, and decodes and encodes text.
+ */
+const WARM_BUILT_INS = `
+  const memory = new ArrayBuffer(16);
+  const view = new DataView(memory);
+  view.setUint32(0, view.getUint32(4, true) + view.getUint8(8), true);
+  view.setInt8(9, view.getInt32(12, true));
+  view.setFloat64(8, view.getFloat64(0, true), true);
+  view.setBigInt64(0, BigInt.asIntN(64, BigInt(view.getUint16(2, true))), true);
+  const text = new codecs.TextDecoder().decode(new Uint8Array(memory, 0, 4));
+  new codecs.TextEncoder().encodeInto(text + "\u00e9", new Uint8Array(memory, 4, 8));
+  const settled = (async () => await Promise.resolve({ tag: "ok", val: [...text] }))();
+  settled.then(() => undefined, () => undefined);
+`;
+
+/**
+ * Runs {@link WARM_BUILT_INS} in the plugin's realm and in the glue's: componentize-js keeps the
+ * generated glue in a realm of its own, reached through the `Function` constructor of one of its
+ * functions. The text codecs are the plugin realm's, as the glue's are.
+ */
+function warmBuiltIns(): void {
+  const glueFunction = (recordsApi.create as unknown as { constructor: FunctionConstructor }).constructor;
+  for (const RealmFunction of new Set([Function, glueFunction])) {
+    try {
+      RealmFunction("codecs", WARM_BUILT_INS)(globalThis);
+    } catch (e) {
+      // An engine that refuses to compile code at run time only leaves more to each booking; any
+      // other failure is a defect here and stops the build.
+      if ((e as Error | null)?.name !== "EvalError") throw e;
+    }
+  }
 }
 compileAhead();
