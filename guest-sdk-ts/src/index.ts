@@ -391,7 +391,7 @@ function compileAhead(): void {
  * would set up again (about a fifth of a small mapping's time, BENCHMARKS.md). This uses what
  * the generated glue needs on every call: it awaits the mapping's result in an async function
  * (promises and their jobs), reads and writes the instance's memory through DataView and
- * Uint8Array, and converts 64-bit integers. Spreading a string as well takes about another 8% off
+ * Uint8Array, and converts 64-bit integers. Spreading a string as well takes another 9-12% off
  * a booking of `lead-event` (measured; which of the engine's state it sets up was not pinned
  * down), where running the text codecs gained nothing.
  */
