@@ -393,7 +393,7 @@ function compileAhead(): void {
  * (promises and their jobs), reads and writes the instance's memory through DataView and
  * Uint8Array, and converts 64-bit integers. Spreading a string as well takes another 9-12% off
  * a booking of `lead-event` (measured; which of the engine's state it sets up was not pinned
- * down), where running the text codecs gained nothing.
+ * down).
  */
 const WARM_BUILT_INS = `
   const memory = new ArrayBuffer(16);
@@ -413,7 +413,7 @@ const WARM_BUILT_INS = `
  */
 function warmBuiltIns(): void {
   const glueFunction = recordsApi.create.constructor as FunctionConstructor;
-  const realms = glueFunction.name === "Function" ? [Function, glueFunction] : [Function];
+  const realms = [Function, glueFunction].filter((f) => f.name === "Function");
   for (const RealmFunction of new Set(realms)) {
     try {
       RealmFunction(WARM_BUILT_INS)();
