@@ -8,7 +8,7 @@
 //! cargo bench -p portico-host --bench load -- [--bookings 20000] [--concurrency 64]
 //!     [--tenants 4] [--latency-ms 0] [--database sqlite|postgres://…] [--workers 64] [--new-attendees]
 //!     [--plugin target/plugins/ts/lead-event.wasm] [--batch-wait-ms 10] [--no-sharing]
-//!     [--find-cache-ms 5000] [--idle N] [--example configurable]
+//!     [--find-cache-ms 5000] [--idle N] [--example configurable] [--keep-resident-mib 4]
 //! ```
 //!
 //! `--example configurable` runs that bundled example with its sample config (a mapping with a
@@ -52,6 +52,8 @@ struct Args {
     find_cache_ms: Option<u64>,
     /// Bookings sent one at a time instead of the backlog.
     idle: Option<usize>,
+    /// `runtime.memory_keep_resident`, in MiB (the service's default when absent).
+    keep_resident_mib: Option<usize>,
 }
 
 fn args() -> Args {
@@ -69,6 +71,7 @@ fn args() -> Args {
         no_sharing: false,
         find_cache_ms: None,
         idle: None,
+        keep_resident_mib: None,
     };
     let argv: Vec<String> = std::env::args().collect();
     let value = |name: &str| argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).cloned();
@@ -96,6 +99,7 @@ fn args() -> Args {
     a.no_sharing = argv.iter().any(|x| x == "--no-sharing");
     a.find_cache_ms = value("--find-cache-ms").map(|v| v.parse().expect("--find-cache-ms N"));
     a.idle = value("--idle").map(|v| v.parse().expect("--idle N"));
+    a.keep_resident_mib = value("--keep-resident-mib").map(|v| v.parse().expect("--keep-resident-mib N"));
     if let Some(v) = value("--workers") {
         a.workers = v.parse().expect("--workers N");
     }
@@ -123,7 +127,12 @@ fn epoch_ms(time: &Value) -> anyhow::Result<i64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args();
-    let mut orgs = String::from("[orgs]\n");
+    // Appended to the service's `[runtime]` table: its settings first, then `[orgs]`.
+    let mut orgs = match args.keep_resident_mib {
+        Some(mib) => format!("memory_keep_resident = {}\n", mib << 20),
+        None => String::new(),
+    };
+    orgs.push_str("[orgs]\n");
     if let Some(ms) = args.batch_wait_ms {
         orgs.push_str(&format!("batch_wait_ms = {ms}\n"));
     }
