@@ -41,6 +41,27 @@ fn limit_of(outcome: &Outcome) -> Limit {
     }
 }
 
+/// A booking's instance never reads what the one before it in the same pool slot wrote, whether
+/// slots are reset from the kernel's page scan or by rewriting: one slot, so every call reuses
+/// it, and the guest dirties hundreds of separate runs of pages across the kept-resident bound.
+#[tokio::test]
+async fn each_instance_starts_from_pristine_memory_in_a_reused_slot() {
+    for pagemap_scan in [true, false] {
+        let config = RuntimeConfig {
+            max_instances: 1,
+            pagemap_scan,
+            limits: Limits { memory_bytes: 32 << 20, ..Limits::default() },
+            ..RuntimeConfig::default()
+        };
+        let rt = Runtime::new(config, Some(super::cache_dir())).expect("runtime");
+        for call in 1..=3 {
+            let outcome = attack_with(&rt, "fresh-memory", Limits::default()).await;
+            let unit = outcome.result.unwrap_or_else(|e| panic!("call {call} with pagemap_scan = {pagemap_scan}: {e}"));
+            assert_eq!(unit.records.len(), 1);
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_infinite_loop_hits_the_cpu_limit() {
     let outcome = attack("loop").await;

@@ -21,6 +21,43 @@ fn recurse(n: u64) -> u64 {
     if n == 0 { 1 } else { recurse(n - 1).wrapping_mul(3) ^ n }
 }
 
+/// Grows linear memory by 6 MiB, fails if any page of it is not zero (wasm guarantees grown
+/// memory is zero, so a non-zero byte is what an earlier instance in the same pool slot left),
+/// then marks every other page of it: hundreds of separate dirty runs, more than one scan of
+/// the host's slot reset collects at a time.
+#[cfg(target_arch = "wasm32")]
+fn probe_fresh_memory() -> Result<()> {
+    const PAGE: usize = 4 << 10;
+    const GROWN: usize = 6 << 20;
+    let before = core::arch::wasm32::memory_grow(0, GROWN / 65536);
+    if before == usize::MAX {
+        return Err(MappingError::Other("memory.grow refused 6 MiB".into()));
+    }
+    let base = (before * 65536) as *mut u8;
+    let mut stale = 0;
+    for page in 0..GROWN / PAGE {
+        // SAFETY: the pages were just added to linear memory by `memory.grow`; nothing else
+        // refers to them.
+        let byte = unsafe { base.add(page * PAGE + 17).read_volatile() };
+        if byte != 0 {
+            stale += 1;
+        }
+        if page % 2 == 0 {
+            // SAFETY: as above.
+            unsafe { base.add(page * PAGE + 17).write_volatile(0xA5) };
+        }
+    }
+    if stale > 0 {
+        return Err(MappingError::Other(format!("{stale} grown pages held an earlier instance's bytes")));
+    }
+    Ok(())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn probe_fresh_memory() -> Result<()> {
+    Err(MappingError::Other("the memory probe runs only as a wasm guest".into()))
+}
+
 impl Mapper for Hostile {
     const MANIFEST: &'static str = include_str!("../portico.toml");
 
@@ -94,6 +131,10 @@ impl Mapper for Hostile {
                 }
             }
             "huge-error" => return Err(MappingError::Other("e".repeat(8 << 20))),
+            "fresh-memory" => {
+                probe_fresh_memory()?;
+                host.create(lead(0))?;
+            }
             "ungranted" => {
                 host.create(lead(0).set("Phone", "+1 555 0100"))?;
             }
