@@ -1,6 +1,7 @@
 //! Cost of one invocation of the `lead-event` example: fresh instance from the pooling
 //! allocator, `map` with its host calls (two finds, a create, an upsert), staging validation,
-//! and drop — with epoch interruption only, and with fuel metering on top.
+//! and drop — with epoch interruption only, with fuel metering on top, and with pool slots reset
+//! without `PAGEMAP_SCAN` (what a host with active swap pays; `runtime.pagemap_scan`).
 //!
 //! Run: `cargo bench -p portico-host --bench invoke`
 
@@ -30,8 +31,10 @@ fn bench(c: &mut Criterion) {
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 
     let mut group = c.benchmark_group("lead-event");
-    for (name, fuel) in [("invoke/epoch", false), ("invoke/epoch+fuel", true)] {
-        let rt = Runtime::new(RuntimeConfig { fuel, ..RuntimeConfig::default() }, None).unwrap();
+    for (name, fuel, pagemap_scan) in
+        [("invoke/epoch", false, true), ("invoke/epoch+fuel", true, true), ("invoke/epoch, no page scan", false, false)]
+    {
+        let rt = Runtime::new(RuntimeConfig { fuel, pagemap_scan, ..RuntimeConfig::default() }, None).unwrap();
         let plugin = rt.load(wasm).unwrap();
         let grant = Arc::new(plugin.manifest.objects.clone());
         let first = tokio.block_on(rt.invoke(&plugin, call(&rt, &grant, &org, &booking)));
