@@ -33,8 +33,8 @@ pub struct RuntimeConfig {
     /// place, instead of being returned to the kernel (and faulted in again by the next one).
     pub memory_keep_resident: usize,
     /// Reset a finished instance's memory by rewriting only the pages it wrote, found with the
-    /// kernel's `PAGEMAP_SCAN` (Linux ≥ 6.7). Off by itself while swap is active (see
-    /// `scan_is_safe` in this module); off, the whole kept-resident part is rewritten every time.
+    /// kernel's `PAGEMAP_SCAN` (Linux ≥ 6.7; wasmtime's reset as patched in `vendor/`). Off, the
+    /// whole kept-resident part is rewritten every time and the rest released.
     pub pagemap_scan: bool,
     /// Address space reserved for each linear memory, bytes. At 4 GiB (the default; with a 32
     /// MiB guard region around it) a 32-bit guest's loads and stores cannot leave it, so
@@ -117,7 +117,9 @@ pub(super) fn build(rc: &RuntimeConfig, cache_dir: Option<&std::path::Path>) -> 
         // Reset a finished instance's memory by rewriting the pages it touched (found with
         // PAGEMAP_SCAN where the kernel has it) instead of unmapping them: no page faults on the
         // next instance and no TLB shootdowns across cores, which dominate at high rates.
-        .pagemap_scan(if rc.pagemap_scan && scan_is_safe() { wasmtime::Enabled::Auto } else { wasmtime::Enabled::No })
+        // (wasmtime 48 as patched in vendor/: the scan also resets swapped-out pages and goes on
+        // past 32 runs of dirty pages.)
+        .pagemap_scan(if rc.pagemap_scan { wasmtime::Enabled::Auto } else { wasmtime::Enabled::No })
         .linear_memory_keep_resident(rc.memory_keep_resident)
         .table_keep_resident(16 << 10)
         .decommit_batch_size(16);
@@ -143,30 +145,6 @@ pub(super) fn build(rc: &RuntimeConfig, cache_dir: Option<&std::path::Path>) -> 
         None => {}
     }
     Engine::new(&config).map_err(anyhow::Error::from)
-}
-
-/// Whether a pool slot may be reset from what `PAGEMAP_SCAN` reports. wasmtime 48's scan only
-/// reports dirty pages that are present: one the kernel has swapped out is neither rewritten
-/// nor released, and the next instance in the slot (perhaps another tenant's booking) would
-/// read it. wasmtime 50 fixes this (bytecodealliance/wasmtime#14357) but needs Rust 1.97. So
-/// while any swap is active, or when `/proc/swaps` cannot be read, the scan is not used. This is
-/// read when the engine is built: swap turned on later is not noticed (restart the service).
-fn scan_is_safe() -> bool {
-    match std::fs::read_to_string("/proc/swaps") {
-        Ok(swaps) if !swap_active(&swaps) => true,
-        Ok(_) => {
-            tracing::warn!(
-                "swap is active: pool slots are reset without PAGEMAP_SCAN (slower; see runtime.pagemap_scan)"
-            );
-            false
-        }
-        Err(_) => false,
-    }
-}
-
-/// Whether `/proc/swaps` lists a swap area (its first line is the header).
-fn swap_active(proc_swaps: &str) -> bool {
-    proc_swaps.lines().skip(1).any(|line| !line.trim().is_empty())
 }
 
 /// Advances the engine's epoch every tick on a background thread until dropped.
@@ -218,14 +196,5 @@ mod tests {
         assert!(e.contains("runtime.memory_reservation = 0"), "{e}");
         let huge_checked = RuntimeConfig { memory_reservation: 0, ..huge };
         huge_checked.reservation(max).expect("64 MiB per memory fits");
-    }
-
-    #[test]
-    fn a_listed_swap_area_counts_as_active_swap() {
-        let header = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
-        assert!(!swap_active(header));
-        assert!(!swap_active(""));
-        assert!(swap_active(&format!("{header}/swapfile                               file\t\t2097148\t\t0\t\t-2\n")));
-        assert!(swap_active(&format!("{header}/dev/zram0 partition 8388604 1024 100\n")));
     }
 }
