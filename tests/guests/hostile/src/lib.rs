@@ -21,8 +21,9 @@ fn recurse(n: u64) -> u64 {
     if n == 0 { 1 } else { recurse(n - 1).wrapping_mul(3) ^ n }
 }
 
-/// Grows linear memory by 6 MiB, fails if any page of it is not zero (wasm guarantees grown
-/// memory is zero, so a non-zero byte is what an earlier instance in the same pool slot left),
+/// Grows linear memory by 6 MiB and fails if any of its pages has a non-zero byte at the offset
+/// this probe writes (wasm guarantees grown memory is zero, so such a byte is what an earlier
+/// instance in the same pool slot left),
 /// then marks every other page of it: hundreds of separate dirty runs, more than one scan of
 /// the host's slot reset collects at a time.
 #[cfg(target_arch = "wasm32")]
