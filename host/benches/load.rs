@@ -24,7 +24,7 @@
 mod stack;
 
 use serde_json::{Value, json};
-use stack::{Settings, Stack, cpu_seconds};
+use stack::{Settings, Stack, cpu_seconds, rss_bytes};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -128,25 +128,25 @@ fn epoch_ms(time: &Value) -> anyhow::Result<i64> {
 async fn main() -> anyhow::Result<()> {
     let args = args();
     // Appended to the service's `[runtime]` table: its settings first, then `[orgs]`.
-    let mut orgs = match args.keep_resident_mib {
-        Some(mib) => format!("memory_keep_resident = {}\n", mib << 20),
+    let mut extra = match args.keep_resident_mib {
+        Some(mib) => format!("memory_keep_resident = {}\n", mib.checked_mul(1 << 20).expect("--keep-resident-mib N")),
         None => String::new(),
     };
-    orgs.push_str("[orgs]\n");
+    extra.push_str("[orgs]\n");
     if let Some(ms) = args.batch_wait_ms {
-        orgs.push_str(&format!("batch_wait_ms = {ms}\n"));
+        extra.push_str(&format!("batch_wait_ms = {ms}\n"));
     }
     if args.no_sharing {
-        orgs.push_str("share_requests = false\n");
+        extra.push_str("share_requests = false\n");
     }
     if let Some(ms) = args.find_cache_ms {
-        orgs.push_str(&format!("find_cache_ms = {ms}\n"));
+        extra.push_str(&format!("find_cache_ms = {ms}\n"));
     }
     let stack = Stack::start(Settings {
         latency_ms: args.latency_ms,
         database: &args.database,
         workers: args.workers,
-        extra: &orgs,
+        extra: &extra,
     })
     .await?;
     let (admin, org_url) = (&stack.admin, &stack.org_url);
@@ -317,5 +317,9 @@ async fn main() -> anyhow::Result<()> {
     println!("Salesforce API calls     {calls:.0} ({:.3} per booking)", calls / n);
     println!("finds from recent answers {:.0}", stack.metric(FIND_HITS).await? - hits0);
     println!("service CPU per booking  {:.0} µs (emulator: {:.0} µs)", service_cpu / n * 1e6, emulator_cpu / n * 1e6);
+    println!(
+        "service memory at the end {:.0} MiB resident",
+        rss_bytes(stack.service.0.id()) as f64 / f64::from(1 << 20)
+    );
     stack.finish().await
 }

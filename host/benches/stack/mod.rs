@@ -64,7 +64,7 @@ pub struct Settings<'a> {
     pub database: &'a str,
     /// Workers (and per-tenant share).
     pub workers: usize,
-    /// More `portico.toml`, appended.
+    /// More `portico.toml`, appended inside its `[runtime]` table (until the text opens another).
     pub extra: &'a str,
 }
 
