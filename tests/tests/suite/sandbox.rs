@@ -43,25 +43,29 @@ fn limit_of(outcome: &Outcome) -> Limit {
 
 /// A booking's instance never reads what the one before it in the same pool slot wrote, whether
 /// slots are reset from the kernel's page scan or by rewriting. The guest dirties hundreds of
-/// separate runs of pages across the 4 MiB kept-resident bound. The pool is sized so that slots
-/// are reused from the second call on: one instance, two memory and two table slots. The guest
-/// has one memory and two tables, and the pool hands freed slots back in batches, when it runs
-/// out: the second call finds no free table slot, which hands back the first call's slots, and
-/// its memory goes to the slot that last held this module's.
+/// separate runs of pages across the 4 MiB kept-resident bound: with the scan finishing (4 MiB
+/// kept), running out of its budget (2 MiB kept: the rest is released) and off. The pool is
+/// sized so that slots are reused from the second call on: one instance, two memory and two
+/// table slots, for a guest with one memory and two tables. Freed table slots (and memory
+/// slots with pages to release) wait in a batch until the pool runs out, which the second call
+/// does for tables; its memory then goes to the slot that last held this module's.
 #[tokio::test]
 async fn each_instance_starts_from_pristine_memory_in_a_reused_slot() {
-    for pagemap_scan in [true, false] {
+    for (pagemap_scan, keep_resident) in [(true, 4 << 20), (true, 2 << 20), (false, 4 << 20)] {
         let config = RuntimeConfig {
             max_instances: 1,
             max_memories_per_component: 2,
             pagemap_scan,
+            memory_keep_resident: keep_resident,
             limits: Limits { memory_bytes: 32 << 20, ..Limits::default() },
             ..RuntimeConfig::default()
         };
         let rt = Runtime::new(config, Some(super::cache_dir())).expect("runtime");
         for call in 1..=6 {
             let outcome = attack_with(&rt, "fresh-memory", Limits::default()).await;
-            let unit = outcome.result.unwrap_or_else(|e| panic!("call {call} with pagemap_scan = {pagemap_scan}: {e}"));
+            let unit = outcome.result.unwrap_or_else(|e| {
+                panic!("call {call}, pagemap_scan = {pagemap_scan}, {keep_resident} bytes kept: {e}")
+            });
             assert_eq!(unit.records.len(), 1);
         }
     }
