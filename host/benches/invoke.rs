@@ -1,7 +1,7 @@
 //! Cost of one invocation of the `lead-event` example: fresh instance from the pooling
 //! allocator, `map` with its host calls (two finds, a create, an upsert), staging validation,
 //! and drop — with epoch interruption only, with fuel metering on top, and with pool slots reset
-//! without `PAGEMAP_SCAN` (what a host with active swap pays; `runtime.pagemap_scan`).
+//! without `PAGEMAP_SCAN` (what `runtime.pagemap_scan = false`, or a kernel older than 6.7, pays).
 //!
 //! Run: `cargo bench -p portico-host --bench invoke`
 
