@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Engine-wide settings. Changing any of them changes the compile-cache key.
+/// Engine-wide settings. Those that change compiled code (fuel, the memory reservation, the
+/// stack limit …) change the compile-cache key, which holds wasmtime's compatibility hash; the
+/// pool's sizes and reset settings do not.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RuntimeConfig {
