@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Engine-wide settings. Those that change compiled code (fuel, the memory reservation, the
-/// stack limit …) change the compile-cache key, which holds wasmtime's compatibility hash; the
+/// Engine-wide settings. Those that change compiled code (fuel metering, the memory
+/// reservation) change the compile-cache key, which holds wasmtime's compatibility hash; the
 /// pool's sizes and reset settings do not.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
