@@ -23,9 +23,8 @@ fn recurse(n: u64) -> u64 {
 
 /// Grows linear memory by 6 MiB and fails if any of its pages has a non-zero byte at the offset
 /// this probe writes (wasm guarantees grown memory is zero, so such a byte is what an earlier
-/// instance in the same pool slot left),
-/// then marks every other page of it: hundreds of separate dirty runs, more than one scan of
-/// the host's slot reset collects at a time.
+/// instance in the same pool slot left), then marks every other page of it: hundreds of separate
+/// dirty runs, more than one scan of the host's slot reset collects at a time.
 #[cfg(target_arch = "wasm32")]
 fn probe_fresh_memory() -> Result<()> {
     const PAGE: usize = 4 << 10;
@@ -37,15 +36,16 @@ fn probe_fresh_memory() -> Result<()> {
     let base = (before * 65536) as *mut u8;
     let mut stale = 0;
     for page in 0..GROWN / PAGE {
-        // SAFETY: the pages were just added to linear memory by `memory.grow`; nothing else
-        // refers to them.
-        let byte = unsafe { base.add(page * PAGE + 17).read_volatile() };
-        if byte != 0 {
-            stale += 1;
-        }
-        if page % 2 == 0 {
-            // SAFETY: as above.
-            unsafe { base.add(page * PAGE + 17).write_volatile(0xA5) };
+        let probe = base.wrapping_add(page * PAGE + 17);
+        // SAFETY: `probe` lies in the pages `memory.grow` just added to linear memory; nothing
+        // else refers to them.
+        unsafe {
+            if probe.read_volatile() != 0 {
+                stale += 1;
+            }
+            if page % 2 == 0 {
+                probe.write_volatile(0xA5);
+            }
         }
     }
     if stale > 0 {
