@@ -304,7 +304,11 @@ impl Parser<'_> {
                     Literal::DateTime(DateTime { nanoseconds: t.nanoseconds / 1_000_000 * 1_000_000, ..t })
                 }
             }
-            _ if is_number(&word) => Literal::Number(word.parse().map_err(|_| self.unexpected())?),
+            // A number too large for a double is refused, not read as infinity (which no query
+            // could spell back).
+            _ if is_number(&word) => {
+                Literal::Number(word.parse().ok().filter(|n: &f64| n.is_finite()).ok_or_else(|| self.unexpected())?)
+            }
             _ => return Err(self.unexpected()),
         };
         self.i += 1;
@@ -384,6 +388,8 @@ mod tests {
             "SELECT Id FROM Lead LIMIT x",
             "SELECT Id FROM Lead WHERE CreatedDate = LAST_N_DAYS",
             "SELECT Id FROM Lead WHERE n = NaN",
+            "SELECT Id FROM Lead WHERE n = 1e400",
+            &format!("SELECT Id FROM Lead WHERE n = 2{}", "7".repeat(400)),
             "SELECT Id FROM Lead extra",
         ] {
             let e = parse(bad).unwrap_err();
